@@ -1,0 +1,10 @@
+"""One exception type for every problem a user can cause; its message is one line naming the file."""
+
+
+class ColorizeError(Exception):
+    """A problem with an input or a setting, worded for the person who supplied it."""
+
+    def __init__(self, source, problem):
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")

@@ -1,0 +1,165 @@
+"""Train the colorization network on CPU, resumably, on a time budget.
+
+    python training/train.py --data ../shared/data/train --work ~/colorize-work --minutes 100
+
+Phase 1 trains the decoder over a frozen encoder (bf16 autocast: fast on CPUs with AMX);
+the last `--finetune` fraction of the budget also tunes encoder blocks from `--finetune-from`
+at a low learning rate. A checkpoint lands in --work every few minutes; rerunning the same
+command resumes from it, so a run can span sessions.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bins import GRID, empirical_prior, gamut_bins, rebalance_weights  # noqa: E402
+from data import Prefetcher, load_folder, rgb_to_lab  # noqa: E402
+from network import ColorNet  # noqa: E402
+
+
+class SoftEncoder:
+    """Soft-encodes a/b over the gamut bins: Gaussian weights on the 3x3 grid neighbours of the
+    nearest grid point (the k-nearest soft encoding of Zhang et al., without an N x Q distance matrix)."""
+
+    def __init__(self, bins, sigma=5.0):
+        self.lo = float(bins.min())
+        self.n = int(round((float(bins.max()) - self.lo) / GRID)) + 1
+        cell = torch.round((bins - self.lo) / GRID).long()
+        self.lut = torch.full((self.n * self.n,), -1, dtype=torch.long)
+        self.lut[cell[:, 0] * self.n + cell[:, 1]] = torch.arange(len(bins))
+        self.sigma = sigma
+        off = torch.tensor([-1, 0, 1])
+        self.offsets = torch.stack(torch.meshgrid(off, off, indexing="ij"), -1).reshape(9, 2)
+
+    def __call__(self, ab):
+        """ab (N x 2) -> (indices N x 9, weights N x 9, index of the nearest bin N)."""
+        g = (ab - self.lo) / GRID
+        cell = (torch.round(g).long()[:, None, :] + self.offsets).clamp(0, self.n - 1)
+        idx = self.lut[cell[..., 0] * self.n + cell[..., 1]]
+        d2 = ((cell.float() - g[:, None, :]) * GRID).pow(2).sum(-1)
+        w = torch.exp(-d2 / (2 * self.sigma ** 2)) * (idx >= 0)
+        w = w / w.sum(1, keepdim=True).clamp_min(1e-8)
+        idx_safe = idx.clamp_min(0)
+        nearest = idx_safe.gather(1, (w * (idx >= 0)).argmax(1, keepdim=True))[:, 0]
+        return idx_safe, w, nearest
+
+
+def loss_fn(logits, ab_full, encoder, weights):
+    """Rebalanced soft cross-entropy, targets pooled to the network's output resolution."""
+    ab = F.avg_pool2d(ab_full, 4)
+    q = logits.shape[1]
+    ab = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    logp = F.log_softmax(logits.float().permute(0, 2, 3, 1).reshape(-1, q), 1)
+    idx, w, nearest = encoder(ab)
+    ce = -(w * logp.gather(1, idx)).sum(1)
+    return (ce * weights[nearest]).mean()
+
+
+def prepare_bins(images, work):
+    path = os.path.join(work, "bins.json")
+    if os.path.exists(path):
+        d = json.load(open(path))
+        return np.array(d["bins"], np.float32), np.array(d["prior"], np.float32)
+    bins = gamut_bins()
+    rng = np.random.default_rng(0)
+    sample = images[rng.choice(len(images), min(4000, len(images)), replace=False)]
+    lab = rgb_to_lab(sample)[:, ::4, ::4, 1:].reshape(-1, 2)
+    prior = np.concatenate([empirical_prior(chunk, bins) for chunk in np.array_split(lab, 20)]).reshape(20, -1).mean(0)
+    json.dump({"bins": bins.tolist(), "prior": prior.tolist()}, open(path, "w"))
+    return bins, prior
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="../shared/data/train")
+    ap.add_argument("--work", default=os.path.expanduser("~/colorize-work"))
+    ap.add_argument("--minutes", type=float, default=100)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--finetune", type=float, default=0.25, help="fraction of the budget that also tunes the encoder")
+    ap.add_argument("--finetune-from", type=int, default=5, help="first encoder block tuned in that phase")
+    ap.add_argument("--rebalance", type=float, default=0.5, help="lambda of Zhang's rebalancing (1 = none)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    images = load_folder(args.data, os.path.join(args.work, "train_rgb144.npy"))
+    bins_np, prior = prepare_bins(images, args.work)
+    encoder = SoftEncoder(torch.from_numpy(bins_np))
+    weights = torch.from_numpy(rebalance_weights(prior, args.rebalance))
+    print(f"{len(images)} photos, {len(bins_np)} bins", flush=True)
+
+    model = ColorNet(len(bins_np))
+    enc_ids = {id(p) for p in model.encoder_parameters()}
+    dec_params = [p for p in model.parameters() if id(p) not in enc_ids]
+    tuned = [p for b in model.blocks[args.finetune_from:] for p in b.parameters()]
+    opt = torch.optim.AdamW([{"params": dec_params, "lr": args.lr, "base": args.lr},
+                             {"params": tuned, "lr": 0.0, "base": args.lr * 0.05}], weight_decay=1e-4)
+    ckpt_path = os.path.join(args.work, "last.pt")
+    state = {"step": 0, "elapsed": 0.0, "seen": 0}
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+    budget = args.minutes * 60
+    for p in model.encoder_parameters():
+        p.requires_grad = False
+
+    batches = Prefetcher(images, args.seed + state["step"])
+    t_last_ck = time.time()
+    t0 = time.time() - state["elapsed"]
+    run_loss, run_n = 0.0, 0
+    while state["elapsed"] < budget:
+        frac = state["elapsed"] / budget
+        finetuning = frac >= 1 - args.finetune
+        for p in tuned:
+            p.requires_grad = finetuning
+        warm = min(1.0, state["step"] / 300)
+        cos = 0.5 * (1 + np.cos(np.pi * frac))
+        decoder_group, encoder_group = opt.param_groups
+        decoder_group["lr"] = decoder_group["base"] * warm * (0.02 + 0.98 * cos)
+        encoder_group["lr"] = encoder_group["base"] * (0.02 + 0.98 * cos) if finetuning else 0.0
+        model.train()
+        model.stem.eval()
+        model.blocks.eval()  # BatchNorm statistics of the pretrained encoder stay fixed
+        L, ab = next(batches)
+        L, ab = torch.from_numpy(L), torch.from_numpy(ab)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            feats = model.encode(L, args.finetune_from if finetuning else len(model.blocks))
+            logits = model.decode(feats)
+        loss = loss_fn(logits, ab, encoder, weights)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        state["step"] += 1
+        state["seen"] += L.shape[0]
+        state["elapsed"] = time.time() - t0
+        run_loss += loss.item()
+        run_n += 1
+        if state["step"] % 100 == 0:
+            print(f"step {state['step']} min {state['elapsed'] / 60:.1f} seen {state['seen']} "
+                  f"epochs {state['seen'] / len(images):.2f} loss {run_loss / run_n:.4f} "
+                  f"lr {opt.param_groups[0]['lr']:.2e} finetune {finetuning}", flush=True)
+            run_loss, run_n = 0.0, 0
+        if time.time() - t_last_ck > 300 or state["elapsed"] >= budget:
+            tmp = ckpt_path + ".tmp"
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
+                        "bins": bins_np, "args": vars(args)}, tmp)
+            os.replace(tmp, ckpt_path)
+            t_last_ck = time.time()
+    print("done", json.dumps(state), flush=True)
+
+
+if __name__ == "__main__":
+    main()
