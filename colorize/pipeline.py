@@ -5,10 +5,11 @@ image at any vividness; the result always keeps the input's own full-resolution 
 """
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from .lab import recombine, rgb_to_lab
-from .upsample import resize, upsample_ab
+from .lab import recombine_planes, rgb_to_lab
+from .upsample import resize, upsample_ab, upsample_planes
 
 
 @dataclass
@@ -38,7 +39,7 @@ def predict_L(model, Ls):
 
 def predict(model, rgbs):
     """RGB images (H x W x 3, [0, 1]) -> Predictions. Colour inputs are colorized from L alone."""
-    return predict_L(model, [rgb_to_lab(rgb)[..., 0] for rgb in rgbs])
+    return predict_L(model, [cv2.extractChannel(rgb_to_lab(rgb), 0) for rgb in rgbs])  # contiguous: frees a/b
 
 
 def render_ab(model, prediction, vividness=None, upsample="guided"):
@@ -49,7 +50,8 @@ def render_ab(model, prediction, vividness=None, upsample="guided"):
 
 def render(model, prediction, vividness=None, upsample="guided"):
     """Prediction -> RGB float32 [0, 1] at full resolution with the input's own L."""
-    return recombine(prediction.L, render_ab(model, prediction, vividness, upsample))
+    ab_low = model.to_ab(prediction.raw[None], vividness)[0]
+    return recombine_planes(prediction.L, *upsample_planes(ab_low, prediction.L, upsample))
 
 
 def colorize(model, rgb, vividness=None, upsample="guided"):

@@ -12,20 +12,39 @@ METHODS = ("guided", "bilinear")
 
 
 def resize(x, width, height):
-    interp = cv2.INTER_AREA if width < x.shape[1] else cv2.INTER_LINEAR
-    return cv2.resize(x, (width, height), interpolation=interp)
+    """Area averaging along an axis that shrinks (no aliasing), linear along one that grows."""
+    h, w = x.shape[:2]
+    if width <= w and height <= h:
+        return cv2.resize(x, (width, height), interpolation=cv2.INTER_AREA)
+    if width >= w and height >= h:
+        return cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR)
+    # One axis shrinks, the other grows (a very thin photo): average along the first, then stretch.
+    if width < w:
+        x = cv2.resize(x, (width, h), interpolation=cv2.INTER_AREA)
+    else:
+        x = cv2.resize(x, (w, height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def upsample_ab(ab_low, L_full, method="guided", radius=1, eps=25.0):
     """ab_low (2 x h x w), L_full (H x W, 0..100) -> a/b (H x W x 2) float32."""
+    return cv2.merge(upsample_planes(ab_low, L_full, method, radius, eps))
+
+
+def upsample_planes(ab_low, L_full, method="guided", radius=1, eps=25.0):
+    """ab_low (2 x h x w), L_full (H x W, 0..100) -> full-resolution (a, b), two H x W float32 planes.
+
+    Works channel by channel on contiguous planes: full-resolution work is only two resizes and
+    one multiply-add per channel, so this stays a few milliseconds per megapixel."""
+    if method not in METHODS:
+        raise ValueError(f"unknown upsampling method {method!r} (choose from {', '.join(METHODS)})")
     H, W = L_full.shape
-    ab_low = np.ascontiguousarray(ab_low.transpose(1, 2, 0), np.float32)
+    planes = [np.ascontiguousarray(c, np.float32) for c in ab_low]
     if method == "bilinear":
-        return cv2.resize(ab_low, (W, H), interpolation=cv2.INTER_LINEAR).reshape(H, W, 2)
-    if method != "guided":
-        raise ValueError(f"unknown upsampling method {method!r}")
-    h, w = ab_low.shape[:2]
-    L_low = resize(L_full.astype(np.float32), w, h)
+        return tuple(cv2.resize(c, (W, H), interpolation=cv2.INTER_LINEAR) for c in planes)
+    h, w = planes[0].shape
+    L_full = np.ascontiguousarray(L_full, np.float32)
+    L_low = resize(L_full, w, h)
     k = (2 * radius + 1, 2 * radius + 1)
 
     def box(x):
@@ -33,10 +52,13 @@ def upsample_ab(ab_low, L_full, method="guided", radius=1, eps=25.0):
 
     mean_L = box(L_low)
     var_L = box(L_low * L_low) - mean_L * mean_L
-    mean_ab = box(ab_low)
-    cov = box(L_low[..., None] * ab_low) - mean_L[..., None] * mean_ab
-    A = cov / (var_L[..., None] + eps)
-    B = mean_ab - A * mean_L[..., None]
-    A = cv2.resize(box(A), (W, H), interpolation=cv2.INTER_LINEAR).reshape(H, W, 2)
-    B = cv2.resize(box(B), (W, H), interpolation=cv2.INTER_LINEAR).reshape(H, W, 2)
-    return A * L_full[..., None] + B
+    out = []
+    for c in planes:
+        mean_c = box(c)
+        A = (box(L_low * c) - mean_L * mean_c) / (var_L + eps)
+        B = mean_c - A * mean_L
+        full = cv2.resize(box(A), (W, H), interpolation=cv2.INTER_LINEAR)
+        full *= L_full
+        full += cv2.resize(box(B), (W, H), interpolation=cv2.INTER_LINEAR)
+        out.append(full)
+    return tuple(out)

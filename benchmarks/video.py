@@ -1,0 +1,235 @@
+"""Video benchmark: speed, memory and flicker of `colorize_video` with the bundled model.
+
+    python benchmarks/video.py            # everything (a few minutes on 2 busy cores)
+    python benchmarks/video.py flicker    # one section: speed | memory | flicker
+
+Speed: frames/s end to end at 640x360 and 1280x720, beside decode+encode alone and beside the CPU
+time spent per frame (wall-clock figures depend on what else the machine runs). Memory: peak RSS
+of a clip and of one four times longer, each colorized in its own process. Flicker: colour clips
+are turned grey, colorized per frame ("naive") and stabilised, and compared with
+  CDC  colour distribution consistency (Liu et al. 2021): Jensen-Shannon divergence (log2) between
+       the normalised 256-bin histograms of each RGB channel of frames t and t+d, d = 1, 2, 4, averaged;
+  WE   warping error: frame t+1 warped onto frame t along the flow of the grey frames, mean a/b
+       distance (CIE Lab, sqrt(da^2 + db^2)) over pixels the forward-backward check calls visible;
+  CF   colourfulness (Hasler and Suesstrunk 2003), mean over frames.
+Samples are read from /work/shared (../shared relative to the repository); nothing is copied.
+"""
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from colorize.lab import rgb_to_lab  # noqa: E402
+from colorize.videoio import FrameReader, FrameWriter, ffmpeg_exe, probe_video  # noqa: E402
+
+SAMPLES = ROOT.parent / "shared" / "samples" / "video"
+MODEL = ROOT / "models" / "colorize-lite0"
+
+
+def ffmpeg(*args):
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *map(str, args), "-y"], check=True)
+
+
+def cpu_seconds():
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def timed(fn):
+    """(frames, wall seconds, CPU seconds of this process and its finished children)."""
+    t, c = time.perf_counter(), cpu_seconds()
+    frames = fn()
+    return frames, time.perf_counter() - t, cpu_seconds() - c
+
+
+def colorized_frames(src, dst, model, **options):
+    from colorize.video import colorize_video
+    seen = []
+    colorize_video(src, dst, model, progress=seen.append, **options)
+    return seen[-1].done
+
+
+def passthrough(src, dst):
+    """Decode + encode alone, with the same settings colorize_video uses."""
+    info = probe_video(src)
+    with FrameReader(info) as reader, FrameWriter(dst, info) as writer:
+        for batch in reader.batches(8):
+            for frame in batch:
+                writer.write(frame)
+        writer.finish()
+    return reader.count
+
+
+def speed(model, work):
+    print(f"\n== speed (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
+          "a training run shares the machine, so wall-clock figures are pessimistic)")
+    clips = {"640x360": work / "s360.mp4", "1280x720": work / "s720.mp4"}
+    ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "4", "-c", "copy", clips["640x360"])
+    ffmpeg("-i", SAMPLES / "bwIndustry.mp4", "-t", "3", "-vf", "scale=1280:720", "-c:v", "libx264", "-crf", "18",
+           "-c:a", "copy", clips["1280x720"])
+    print(f"{'size':9} {'job':28} {'frames':>6} {'wall s':>7} {'frames/s':>9} {'CPU ms/frame':>13}")
+    results = {}
+    for size, src in clips.items():
+        jobs = [("decode+encode alone", lambda: passthrough(src, work / "p.mp4")),
+                ("colorize, stabilised (default)", lambda: colorized_frames(src, work / "c.mp4", model)),
+                ("colorize, per frame (naive)", lambda: colorized_frames(src, work / "c.mp4", model, stabilize=False))]
+        for name, job in jobs:
+            n, wall, cpu = timed(job)
+            results[(size, name)] = n / wall
+            print(f"{size:9} {name:28} {n:6d} {wall:7.2f} {n / wall:9.1f} {cpu / n * 1000:13.1f}")
+    fps = results[("640x360", "colorize, stabilised (default)")]
+    print(f"goal >= 30 frames/s end to end at 640x360: {fps:.1f} ({'met' if fps >= 30 else 'NOT met'} on this loaded machine)")
+
+
+RSS_CHILD = """
+import resource, sys
+sys.path.insert(0, {root!r})
+from colorize import ColorModel
+from colorize.video import colorize_video
+colorize_video({src!r}, {dst!r}, ColorModel({model!r}))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def memory(work):
+    print("\n== peak memory (each job in its own process; ru_maxrss)")
+    short, long = work / "short.mp4", work / "long.mp4"
+    ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "2.4", "-c", "copy", short)
+    ffmpeg("-i", SAMPLES / "chaplin.mp4", "-c", "copy", long)
+    peaks = []
+    for src in (short, long):
+        info = probe_video(src)
+        out = subprocess.run([sys.executable, "-c", RSS_CHILD.format(root=str(ROOT), src=str(src), dst=str(work / "m.mp4"),
+                                                                     model=str(MODEL))],
+                             capture_output=True, text=True, check=True).stdout.split()
+        py, ff = int(out[0]) / 1024, int(out[1]) / 1024
+        peaks.append(py)
+        print(f"{info.duration:5.1f} s, {info.frames:4d} frames at {info.width}x{info.height}: "
+              f"python {py:6.0f} MB, largest ffmpeg {ff:5.0f} MB")
+    print(f"4x longer clip / short clip peak: {peaks[1] / peaks[0]:.2f} (goal: flat, ~1.0)")
+
+
+def read_frames(path):
+    info = probe_video(path)
+    with FrameReader(info) as reader:
+        return np.stack([f for batch in reader.batches(16) for f in batch])
+
+
+def cdc(frames):
+    """Colour distribution consistency (Liu et al. 2021); lower is steadier."""
+    hists = np.stack([[np.bincount(f[..., c].ravel(), minlength=256) / f[..., c].size for c in range(3)]
+                      for f in frames])
+
+    def jsd(p, q):
+        m = 0.5 * (p + q)
+
+        def kl(a, b):
+            nz = a > 0
+            return (a[nz] * np.log2(a[nz] / b[nz])).sum()
+        return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+    per_d = []
+    for d in (1, 2, 4):
+        per_d.append(np.mean([np.mean([jsd(hists[t, c], hists[t + d, c]) for c in range(3)])
+                              for t in range(len(frames) - d)]))
+    return float(np.mean(per_d))
+
+
+def flows(gray):
+    """Forward flow t -> t+1 on the grey frames and a mask of pixels visible in both (fwd-bwd check)."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    out = []
+    h, w = gray.shape[1:]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    for a, b in zip(gray[:-1], gray[1:]):
+        f = dis.calc(a, b, None)
+        bwd = dis.calc(b, a, None)
+        mx, my = gx + f[..., 0], gy + f[..., 1]
+        bwd_there = cv2.remap(bwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        loop = ((f + bwd_there) ** 2).sum(-1)
+        ok = (loop < 0.01 * ((f ** 2).sum(-1) + (bwd_there ** 2).sum(-1)) + 0.5)
+        ok &= (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+        out.append((mx, my, ok))
+    return out
+
+
+def warp_error(frames, motion):
+    errs = []
+    for t, (mx, my, ok) in enumerate(motion):
+        lab_t = rgb_to_lab(frames[t].astype(np.float32) / 255)
+        nxt = cv2.remap(frames[t + 1].astype(np.float32) / 255, mx, my, cv2.INTER_LINEAR)
+        lab_n = rgb_to_lab(nxt)
+        d = np.sqrt(((lab_t[..., 1:] - lab_n[..., 1:]) ** 2).sum(-1))
+        errs.append(d[ok].mean())
+    return float(np.mean(errs))
+
+
+def colourfulness(frames):
+    vals = []
+    for f in frames:
+        r, g, b = (f[..., i].astype(np.float32) for i in range(3))
+        rg, yb = r - g, 0.5 * (r + g) - b
+        vals.append(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    return float(np.mean(vals))
+
+
+def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
+    from colorize.video import colorize_video
+    print("\n== flicker: colour clip -> grey -> colorized; CDC and WE lower = steadier, CF = colourfulness")
+    print(f"{'clip':13} {'output':22} {'CDC':>8} {'WE (a/b)':>9} {'CF':>7}")
+    summary = []
+    for name in names:
+        gray = work / ("gray-" + name)
+        ffmpeg("-i", SAMPLES / name, "-an", "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "12", gray)
+        truth = read_frames(SAMPLES / name)
+        g = read_frames(gray)
+        motion = flows(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in g]))
+        rows = {"original colour": truth}
+        for label, stab in (("naive (per frame)", False), ("stabilised", True)):
+            out = work / f"{label[:5]}-{name}"
+            colorize_video(gray, out, model, stabilize=stab, **options)
+            rows[label] = read_frames(out)
+        metrics = {}
+        for label, frames in rows.items():
+            metrics[label] = (cdc(frames), warp_error(frames, motion), colourfulness(frames))
+            print(f"{name:13} {label:22} {metrics[label][0]:8.4f} {metrics[label][1]:9.3f} {metrics[label][2]:7.1f}")
+        (c0, w0, f0), (c1, w1, f1) = metrics["naive (per frame)"], metrics["stabilised"]
+        summary.append((name, 1 - c1 / c0, 1 - w1 / w0, f1 / f0 - 1))
+    print("stabilised vs naive (goals: CDC and WE at least 30% lower, CF within 10%):")
+    for name, dc, dw, df in summary:
+        ok = dc >= 0.3 and dw >= 0.3 and abs(df) <= 0.1
+        print(f"  {name:13} CDC {-dc:+.0%}  WE {-dw:+.0%}  CF {df:+.0%}  {'met' if ok else 'NOT met'}")
+    return summary
+
+
+def main(argv):
+    if not (MODEL / "model.json").is_file():
+        print(f"the bundled model is missing: {MODEL} (train it or copy it there first)", file=sys.stderr)
+        return 1
+    if not SAMPLES.is_dir():
+        print(f"the sample videos are missing: {SAMPLES}", file=sys.stderr)
+        return 1
+    from colorize import ColorModel
+    model = ColorModel(MODEL)
+    meta = model.info.meta.get("training", {})
+    print(f"model {model.name} ({MODEL.relative_to(ROOT)}, training step {meta.get('step', '?')})")
+    sections = argv or ["speed", "memory", "flicker"]
+    with tempfile.TemporaryDirectory(prefix="colorize-bench-") as tmp:
+        work = Path(tmp)
+        for s in sections:
+            {"speed": lambda: speed(model, work), "memory": lambda: memory(work),
+             "flicker": lambda: flicker(model, work)}[s]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,39 @@
+"""The sample gallery: a few public-domain / CC0 black-and-white photos for a one-click trial.
+
+The photos live in the repository's samples/ folder; samples/CREDITS.md says where each came from.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+TITLES = {"astronaut": "Astronaut", "chelsea": "Cat", "coffee": "Coffee", "rocket": "Rocket launch"}
+
+
+@dataclass
+class Sample:
+    name: str    # file name, used like an uploaded file's name
+    path: Path
+    title: str   # short label for a button
+
+    def read(self):
+        return self.path.read_bytes()
+
+
+def list_samples(folder=None):
+    """The sample photos in `folder` (default: samples/), sorted by name; none if it is missing."""
+    folder = Path(folder) if folder else SAMPLES_DIR
+    if not folder.is_dir():
+        return []
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return [Sample(p.name, p, TITLES.get(p.stem, p.stem.replace("_", " ").capitalize())) for p in paths]
+
+
+def thumbnail(path, width=320, height=240):
+    """A photo cropped to one shape (so a row of them lines up), as uint8 RGB."""
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.fit(im.convert("RGB"), (width, height), Image.Resampling.LANCZOS))

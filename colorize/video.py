@@ -1,0 +1,174 @@
+"""Colorize a video: stream frames out of ffmpeg, colorize them in batches, stream them into a second ffmpeg.
+
+decode (ffmpeg, upright RGB) -> L -> model (one run per batch) -> temporal stabilisation of the colour
+-> recombine with each frame's own L -> encode (H.264 yuv420p + the source's audio, ffmpeg).
+Memory holds a few batches of frames whatever the video's length. The output is written to a
+temporary file next to the destination and renamed at the very end: a failure, a cancellation or
+Ctrl-C leaves no output, no temporary file and no ffmpeg process behind.
+"""
+import os
+import secrets
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encode import to_uint8
+from .errors import ColorizeError
+from .lab import lightness
+from .pipeline import Prediction, render
+from .stabilize import TemporalStabilizer
+from .upsample import resize, upsample_ab
+from .lab import recombine
+SPACE='logits'
+from .videoio import FrameReader, FrameWriter, VideoInfo, probe_video
+
+BATCH_FRAMES = 8
+# The network sees each frame at this long side (the model's own default, 256, is for photos): video
+# needs ~30 frames/s on two cores, colour is smooth and low-resolution anyway (guided upsampling
+# restores the edges from each frame's full L), and the bundled model was trained on 144 px photos.
+VIDEO_NETWORK_SIDE = 160
+
+
+class VideoCancelled(ColorizeError):
+    """The progress callback asked to stop; nothing was written."""
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What this installation agrees to colorize (the app keeps jobs short; the CLI can raise them)."""
+    max_seconds: float = 120.0
+    max_pixels: int = 1920 * 1080
+
+    def check(self, info):
+        name = info.path
+        if info.pixels > self.max_pixels:
+            raise ColorizeError(name, f"is {info.width}x{info.height} = {info.pixels / 1e6:.2f} MP per frame, over the "
+                                      f"limit of {self.max_pixels / 1e6:.2f} MP")
+        if info.duration is not None and info.duration > self.max_seconds:
+            raise ColorizeError(name, f"is {info.duration:.1f} s long, over the limit of {self.max_seconds:g} s")
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """What a progress callback receives after each batch of frames."""
+    done: int             # frames written so far
+    total: int            # frames expected (an estimate from the duration until the end)
+    elapsed: float        # seconds since the job started
+    seconds_left: float   # estimate
+
+    @property
+    def fraction(self):
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+
+def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=None, limits=VideoLimits(),
+                   batch_frames=BATCH_FRAMES, network_side=VIDEO_NETWORK_SIDE, upsample="guided", crf=18,
+                   preset="veryfast"):
+    """Colorize the video file `src` into the MP4 file `dst`; returns the source's VideoInfo.
+
+    `progress(p)` is called with a VideoProgress after each batch; returning False cancels the job
+    (VideoCancelled is raised). Bad input, limits and ffmpeg failures raise ColorizeError.
+    `network_side` is the long side of the network's input (None: the model's own size)."""
+    src, dst = os.fspath(src), os.fspath(dst)
+    info = probe_video(src)
+    limits.check(info)
+    _check_destination(src, dst)
+    folder = os.path.dirname(os.path.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    tmp = _reserve_temp(folder)
+    stabilizer = TemporalStabilizer() if stabilize else None
+    max_frames = int(limits.max_seconds * info.fps) + 2
+    net_h, net_w = network_size(model, info.height, info.width, network_side)
+    start = time.monotonic()
+    try:
+        with FrameReader(info, queue_frames=2 * batch_frames) as reader, \
+                FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames) as writer:
+            done = 0
+            for frames in reader.batches(batch_frames):
+                if reader.count > max_frames:
+                    raise ColorizeError(src, f"is longer than the limit of {limits.max_seconds:g} s")
+                Ls = [frame_lightness(f) for f in frames]
+                motions = [stabilizer.track(L) for L in Ls] if stabilizer else None
+                keys = [i for i in range(len(Ls)) if motions is None or motions[i].key]
+                raws = dict(zip(keys, model.run(np.stack([resize(Ls[i], net_w, net_h) for i in keys])))) if keys else {}
+                if SPACE == "ab" and keys:
+                    abs_ = model.to_ab(np.stack([raws[i] for i in keys]), vividness)
+                    raws = dict(zip(keys, abs_))
+                for i, L in enumerate(Ls):  # one network run per batch (above), then frame by frame
+                    raw = stabilizer.apply(motions[i], raws.get(i)) if stabilizer else raws[i]
+                    if SPACE == "ab":
+                        writer.write(to_uint8(recombine(L, upsample_ab(raw, L, upsample))))
+                    else:
+                        writer.write(to_uint8(render(model, Prediction(L, raw), vividness, upsample)))
+                done += len(frames)
+                _report(progress, src, done, info, start)
+            writer.finish()
+        _report(progress, src, done, info, start, final=True)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return info
+
+
+_GRAY_L = lightness(np.repeat(np.arange(256, dtype=np.float32).reshape(256, 1, 1) / 255, 3, axis=2))[:, 0]
+
+
+def frame_lightness(frame):
+    """L (0..100, float32) of a uint8 RGB frame; black-and-white frames (R = G = B) by table look-up."""
+    r, g, b = frame[..., 0], frame[..., 1], frame[..., 2]
+    if np.array_equal(r, g) and np.array_equal(g, b):
+        return _GRAY_L[r]
+    return lightness(frame.astype(np.float32) * np.float32(1 / 255))
+
+
+def network_size(model, height, width, long_side=None):
+    """The network input (h, w) for frames of this size: like model.network_size, at `long_side`."""
+    if not long_side:
+        return model.network_size(height, width)
+    m, s = model.info.multiple, long_side / max(height, width)
+    return max(m, int(round(height * s / m)) * m), max(m, int(round(width * s / m)) * m)
+
+
+def _report(progress, src, done, info, start, final=False):
+    if progress is None:
+        return
+    total = done if final else max(done, info.frames or 0) or done
+    elapsed = time.monotonic() - start
+    left = 0.0 if final or not done else elapsed / done * max(0, total - done)
+    if progress(VideoProgress(done, total, elapsed, left)) is False:
+        raise VideoCancelled(src, "colorizing was cancelled; nothing was written")
+
+
+def _reserve_temp(folder):
+    """An empty, new file beside the destination (same file system, so the final rename is atomic).
+
+    Unlike mkstemp (0600) it gets the usual permissions from the umask."""
+    for _ in range(100):
+        path = os.path.join(folder, f".colorize-{secrets.token_hex(6)}.mp4.part")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise ColorizeError(folder, f"cannot write the output video here ({e.strerror or e})") from None
+    raise ColorizeError(folder, "cannot create a temporary file here")
+
+
+def _check_destination(src, dst):
+    if os.path.isdir(dst):
+        raise ColorizeError(dst, "is a folder; give the output video's file name (e.g. out.mp4)")
+    same = os.path.abspath(src) == os.path.abspath(dst)
+    if not same and os.path.exists(dst):
+        try:
+            same = os.path.samefile(src, dst)
+        except OSError:
+            pass
+    if same:
+        raise ColorizeError(dst, "would overwrite the input video; choose another output name")
+
+
+__all__ = ["VideoCancelled", "VideoInfo", "VideoLimits", "VideoProgress", "colorize_video", "probe_video"]

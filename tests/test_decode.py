@@ -1,0 +1,346 @@
+"""Decoding every kind of still image the app accepts, and refusing every kind of bad file in one line.
+
+The image makers here are shared with test_cli.py: each builds a tiny file in memory.
+"""
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorize import ColorizeError, load_image
+from colorize import decode as decode_module
+
+# ---------------------------------------------------------------- image makers
+
+
+def encoded(im, fmt, **kw):
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def noise_rgb8(h, w, seed=0):
+    return (np.random.default_rng(seed).random((h, w, 3)) * 255).astype(np.uint8)
+
+
+def png_chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def insert_png_chunk(png, kind, payload):
+    """Put a chunk right after IHDR (eXIf must come before IDAT)."""
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return png[:end_of_ihdr] + png_chunk(kind, payload) + png[end_of_ihdr:]
+
+
+def truncated_jpeg():
+    data = encoded(Image.fromarray(noise_rgb8(48, 64)), "JPEG", quality=90)
+    return data[: len(data) // 2]
+
+
+def truncated_png():
+    data = encoded(Image.fromarray(noise_rgb8(48, 64)), "PNG")
+    return data[: len(data) // 2]
+
+
+def text_as_jpeg():
+    return b"This is a shopping list, not a photo.\nmilk\neggs\n"
+
+
+def huge_png_patched(width=20000, height=20000):
+    """A 1x1 PNG whose header claims width x height (CRC fixed): only a header check can refuse it
+    cleanly, since its pixel data is far too short for the claimed size."""
+    tiny = encoded(Image.new("L", (1, 1)), "PNG")
+    ihdr_payload = struct.pack(">II", width, height) + tiny[24:29]
+    return tiny[:8] + png_chunk(b"IHDR", ihdr_payload) + tiny[33:]
+
+
+def huge_png_real(width=20000, height=20000):
+    """A valid 1-bit black PNG of width x height, built row by row (a ~50 KB decompression bomb)."""
+    row = b"\0" + bytes((width + 7) // 8)
+    comp = zlib.compressobj(9)
+    body = b"".join(comp.compress(row * 1000) for _ in range(height // 1000)) + comp.compress(row * (height % 1000))
+    body += comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", body) + png_chunk(b"IEND", b"")
+
+
+def gray16_png(h=12, w=10):
+    g = (np.random.default_rng(1).random((h, w)) * 65535).astype(np.uint16)
+    ok, buf = cv2.imencode(".png", g)
+    return buf.tobytes(), g
+
+
+def rgb16_png(h=12, w=10, alpha=False):
+    """16-bit RGB(A) PNG; returns the bytes and the RGB(A) uint16 array it holds."""
+    arr = (np.random.default_rng(2).random((h, w, 4 if alpha else 3)) * 65535).astype(np.uint16)
+    bgr = arr[..., [2, 1, 0, 3]] if alpha else arr[..., ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+    return buf.tobytes(), arr
+
+
+def cmyk_jpeg(h=16, w=24):
+    """Left half white (no ink), right half black (full K)."""
+    cmyk = np.zeros((h, w, 4), np.uint8)
+    cmyk[:, w // 2:, 3] = 255
+    return encoded(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95)
+
+
+def la_png(h=12, w=16):
+    lum = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))
+    alpha = np.zeros((h, w), np.uint8)
+    alpha[:, w // 2:] = 255
+    return encoded(Image.fromarray(np.dstack([lum, alpha]), "LA"), "PNG"), lum, alpha
+
+
+def palette_png_with_transparency(h=12, w=16):
+    """Palette PNG whose index 0 is fully transparent (the top half)."""
+    idx = np.ones((h, w), np.uint8)
+    idx[: h // 2] = 0
+    idx[:, w // 2:] += 1
+    im = Image.fromarray(idx, "P")
+    im.putpalette([0, 0, 0, 90, 90, 90, 200, 200, 200] + [0] * (256 * 3 - 9))
+    return encoded(im, "PNG", transparency=0), idx
+
+
+def animated_gif(frames=3, h=10, w=12):
+    ims = [Image.fromarray(np.full((h, w, 3), v, np.uint8)) for v in np.linspace(40, 220, frames).astype(int)]
+    return encoded(ims[0], "GIF", save_all=True, append_images=ims[1:], duration=100, loop=0)
+
+
+def marked_landscape(h=20, w=40):
+    """Grey landscape with a white bar down the left edge: the marker shows where 'left' went."""
+    g = np.full((h, w), 60, np.uint8)
+    g[:, :5] = 250
+    return g
+
+
+def exif_rotated_jpeg(orientation=6, h=20, w=40):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encoded(Image.fromarray(marked_landscape(h, w)), "JPEG", quality=95, exif=exif.tobytes())
+
+
+def exif_block(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def marker_side(gray):
+    """Which edge of a 2-D image holds the bright marker: 'top', 'bottom', 'left' or 'right'."""
+    edges = {"top": gray[:3].mean(), "bottom": gray[-3:].mean(), "left": gray[:, :3].mean(), "right": gray[:, -3:].mean()}
+    return max(edges, key=edges.get)
+
+
+BAD_FILES = {  # name -> (bytes, words the message must contain)
+    "empty.jpg": (b"", "empty"),
+    "truncated.jpg": (truncated_jpeg(), "truncated"),
+    "damaged.png": (truncated_png(), "truncated"),  # base names differ: one output name per input
+    "notes.jpg": (text_as_jpeg(), "not an image"),
+    "bomb.png": (huge_png_patched(), "20000x20000"),
+}
+
+
+def check_one_line_error(excinfo, name, words):
+    msg = str(excinfo.value)
+    assert "\n" not in msg and "\r" not in msg
+    assert msg.startswith(name + ": ")
+    assert words in msg
+
+
+# ---------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_is_refused_in_one_line_naming_it(name):
+    data, words = BAD_FILES[name]
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image(name, data)
+    check_one_line_error(excinfo, name, words)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_on_disk_is_refused_the_same_way(tmp_path, name):
+    data, words = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image(path)
+    check_one_line_error(excinfo, str(path), words)
+
+
+def test_real_decompression_bomb_is_refused_from_its_header(monkeypatch):
+    data = huge_png_real()
+    assert len(data) < 200_000  # 400 MP in a small file: decoding it would cost ~400 MB
+
+    def no_decoding(self, *a, **k):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image("bomb.png", data)
+    check_one_line_error(excinfo, "bomb.png", "over the limit of 40 MP")
+    assert "20000x20000 = 400 MP" in str(excinfo.value)
+
+
+def test_pixel_limit_is_configurable():
+    data = encoded(Image.fromarray(noise_rgb8(20, 30)), "PNG")
+    assert load_image("ok.png", data, max_pixels=600).size == (30, 20)
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image("big.png", data, max_pixels=599)
+    check_one_line_error(excinfo, "big.png", "30x20 = 600 pixels, over the limit of 599 pixels")
+
+
+def test_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(decode_module, "METADATA_ALLOWANCE", 0)
+    path = tmp_path / "padded.png"
+    path.write_bytes(encoded(Image.fromarray(noise_rgb8(20, 30)), "PNG") + bytes(5000))
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image(path, max_pixels=600)  # 600 px x 8 bytes = 4800 bytes at most
+    check_one_line_error(excinfo, str(path), "too large")
+
+
+def test_folder_and_missing_file_are_refused(tmp_path):
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image(tmp_path)
+    check_one_line_error(excinfo, str(tmp_path), "folder")
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image(tmp_path / "nope.jpg")
+    check_one_line_error(excinfo, str(tmp_path / "nope.jpg"), "cannot be read")
+
+
+# ---------------------------------------------------------------- input kinds
+
+
+def test_rgb_png_decodes_exactly():
+    rgb8 = noise_rgb8(9, 7)
+    photo = load_image("x.png", encoded(Image.fromarray(rgb8), "PNG"))
+    assert photo.rgb.dtype == np.float32 and photo.rgb.shape == (9, 7, 3)
+    assert photo.alpha is None and photo.note == ""
+    np.testing.assert_allclose(photo.rgb, rgb8 / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "BMP", "TIFF"])
+def test_other_formats_decode(fmt):
+    rgb8 = np.zeros((10, 14, 3), np.uint8)
+    rgb8[:, 7:] = 200
+    photo = load_image("x." + fmt.lower(), encoded(Image.fromarray(rgb8), fmt))
+    assert photo.rgb.shape == (10, 14, 3)
+    assert photo.rgb[:, :5].mean() < 0.1 and photo.rgb[:, 9:].mean() > 0.7
+
+
+@pytest.mark.parametrize("h,w", [(1, 1), (1, 5000), (5000, 1)])
+def test_extreme_shapes_decode(h, w):
+    photo = load_image("thin.png", encoded(Image.fromarray(noise_rgb8(h, w)), "PNG"))
+    assert photo.rgb.shape == (h, w, 3)
+
+
+def test_gray_and_bilevel_become_neutral_rgb():
+    g = noise_rgb8(8, 8)[..., 0]
+    for im in (Image.fromarray(g, "L"), Image.fromarray(g > 127)):
+        photo = load_image("g.png", encoded(im, "PNG"))
+        assert photo.rgb.shape == (8, 8, 3)
+        assert np.array_equal(photo.rgb[..., 0], photo.rgb[..., 1]) and np.array_equal(photo.rgb[..., 1], photo.rgb[..., 2])
+    np.testing.assert_allclose(load_image("g.png", encoded(Image.fromarray(g, "L"), "PNG")).rgb[..., 0], g / 255.0,
+                               atol=1e-6)
+
+
+def test_16bit_gray_png_keeps_16_bits():
+    data, g = gray16_png()
+    photo = load_image("g16.png", data)
+    assert photo.rgb.shape == g.shape + (3,)
+    np.testing.assert_allclose(photo.rgb[..., 1], g / 65535.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_16bit_rgb_png_keeps_16_bits_and_channel_order(alpha):
+    data, arr = rgb16_png(alpha=alpha)
+    photo = load_image("c16.png", data)
+    np.testing.assert_allclose(photo.rgb, arr[..., :3] / 65535.0, atol=1e-6)
+    if alpha:
+        np.testing.assert_allclose(photo.alpha, arr[..., 3] / 65535.0, atol=1e-6)
+    else:
+        assert photo.alpha is None
+
+
+def test_truncated_16bit_png_is_refused():
+    data, _ = rgb16_png(40, 40)
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image("c16.png", data[: len(data) // 2])
+    check_one_line_error(excinfo, "c16.png", "truncated")
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    photo = load_image("cmyk.jpg", cmyk_jpeg())
+    assert photo.rgb.shape == (16, 24, 3)
+    assert photo.rgb[:, :10].mean() > 0.9    # no ink: white
+    assert photo.rgb[:, 14:].mean() < 0.1    # full black ink
+
+
+def test_la_png_keeps_alpha_aside():
+    data, lum, alpha = la_png()
+    photo = load_image("la.png", data)
+    np.testing.assert_allclose(photo.rgb[..., 0], lum / 255.0, atol=1e-6)
+    np.testing.assert_allclose(photo.alpha, alpha / 255.0, atol=1e-6)
+
+
+def test_palette_png_transparency_becomes_alpha():
+    data, idx = palette_png_with_transparency()
+    photo = load_image("pal.png", data)
+    assert photo.alpha is not None
+    np.testing.assert_array_equal(photo.alpha == 0, idx == 0)
+    np.testing.assert_array_equal(photo.alpha == 1, idx != 0)
+    assert abs(photo.rgb[-1, -1, 0] - 200 / 255) < 1e-6
+
+
+def test_animated_gif_uses_first_frame_and_says_so():
+    photo = load_image("anim.gif", animated_gif(frames=3))
+    assert photo.note == "first frame of 3 used"
+    assert abs(photo.rgb.mean() - 40 / 255) < 0.02   # first frame is the darkest
+
+
+@pytest.mark.parametrize("orientation,side", [(1, "left"), (3, "right"), (6, "top"), (8, "bottom")])
+def test_exif_rotated_jpeg_comes_out_upright(orientation, side):
+    photo = load_image("rot.jpg", exif_rotated_jpeg(orientation))
+    expected = (20, 40) if orientation in (1, 3) else (40, 20)  # (height, width) after rotation
+    assert photo.rgb.shape[:2] == expected
+    assert marker_side(photo.rgb[..., 0]) == side
+
+
+@pytest.mark.parametrize("orientation,side", [(2, "right"), (4, "left"), (5, "top"), (7, "bottom")])
+def test_exif_mirrored_orientations(orientation, side):
+    data = encoded(Image.fromarray(marked_landscape()), "PNG", exif=exif_block(orientation))
+    photo = load_image("m.png", data)
+    assert photo.rgb.shape[:2] == ((20, 40) if orientation in (2, 4) else (40, 20))
+    assert marker_side(photo.rgb[..., 0]) == side
+
+
+def test_exif_orientation_applies_to_16bit_colour_png_and_its_alpha():
+    data, arr = rgb16_png(20, 40, alpha=True)
+    data = insert_png_chunk(data, b"eXIf", exif_block(6).removeprefix(b"Exif\x00\x00"))
+    photo = load_image("r16.png", data)
+    assert photo.rgb.shape == (40, 20, 3) and photo.alpha.shape == (40, 20)
+    upright = np.rot90(arr, k=-1)  # orientation 6: rotate 90 degrees clockwise
+    np.testing.assert_allclose(photo.rgb, upright[..., :3] / 65535.0, atol=1e-6)
+    np.testing.assert_allclose(photo.alpha, upright[..., 3] / 65535.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["EPS", "PPM", "TGA"])
+def test_formats_outside_the_supported_list_are_refused(fmt):
+    # PIL could read these, but EPS would run Ghostscript: only the listed formats are tried.
+    data = encoded(Image.new("RGB", (10, 10)), fmt)
+    with pytest.raises(ColorizeError) as excinfo:
+        load_image("x." + fmt.lower(), data)
+    check_one_line_error(excinfo, "x." + fmt.lower(), "supported: JPEG, PNG, WebP, BMP, TIFF, GIF")
+
+
+def test_multi_picture_camera_jpeg_is_just_a_photo():
+    views = [Image.new("RGB", (10, 8), c) for c in ("red", "blue")]
+    photo = load_image("stereo.jpg", encoded(views[0], "MPO", save_all=True, append_images=views[1:]))
+    assert photo.size == (10, 8) and photo.note == ""
+    assert photo.rgb[..., 0].mean() > 0.9 and photo.rgb[..., 2].mean() < 0.1
