@@ -76,45 +76,76 @@ def speed(model, work):
     ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "4", "-c", "copy", clips["640x360"])
     ffmpeg("-i", SAMPLES / "bwIndustry.mp4", "-t", "3", "-vf", "scale=1280:720", "-c:v", "libx264", "-crf", "18",
            "-c:a", "copy", clips["1280x720"])
-    print(f"{'size':9} {'job':28} {'frames':>6} {'wall s':>7} {'frames/s':>9} {'CPU ms/frame':>13}")
+    print("CPU ms/frame: this process and its ffmpeg children; 'ceiling' = 2000 / that: the frames/s two idle")
+    print("cores could give at best (an upper bound, not a measurement)")
+    print(f"{'size':9} {'job':30} {'frames':>6} {'wall s':>7} {'frames/s':>9} {'CPU ms/frame':>13} {'ceiling':>8}")
     results = {}
     for size, src in clips.items():
         jobs = [("decode+encode alone", lambda: passthrough(src, work / "p.mp4")),
                 ("colorize, stabilised (default)", lambda: colorized_frames(src, work / "c.mp4", model)),
-                ("colorize, per frame (naive)", lambda: colorized_frames(src, work / "c.mp4", model, stabilize=False))]
+                ("colorize, per frame (naive)", lambda: colorized_frames(src, work / "c.mp4", model, stabilize=False)),
+                ("stabilised, network at 256", lambda: colorized_frames(src, work / "c.mp4", model, network_side=None))]
         for name, job in jobs:
             n, wall, cpu = timed(job)
             results[(size, name)] = n / wall
-            print(f"{size:9} {name:28} {n:6d} {wall:7.2f} {n / wall:9.1f} {cpu / n * 1000:13.1f}")
+            print(f"{size:9} {name:30} {n:6d} {wall:7.2f} {n / wall:9.1f} {cpu / n * 1000:13.1f} "
+                  f"{2 * n / cpu:8.0f}")
     fps = results[("640x360", "colorize, stabilised (default)")]
-    print(f"goal >= 30 frames/s end to end at 640x360: {fps:.1f} ({'met' if fps >= 30 else 'NOT met'} on this loaded machine)")
+    print(f"goal >= 30 frames/s end to end at 640x360: {fps:.1f} ({'met' if fps >= 30 else 'NOT met'}; "
+          f"load average now {os.getloadavg()[0]:.1f})")
 
 
 RSS_CHILD = """
-import resource, sys
+import sys, threading, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 from colorize import ColorModel
 from colorize.video import colorize_video
+
+
+def hwm(pid="self"):
+    for line in Path(f"/proc/{{pid}}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+peak_ffmpeg, running = [0], [True]
+
+
+def watch():  # ffmpeg's own high-water mark, read while it runs
+    while running[0]:
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                for pid in (task / "children").read_text().split():
+                    if b"ffmpeg" in Path(f"/proc/{{pid}}/cmdline").read_bytes():  # exec'd (not python's copy)
+                        peak_ffmpeg[0] = max(peak_ffmpeg[0], hwm(pid))
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
+threading.Thread(target=watch, daemon=True).start()
 colorize_video({src!r}, {dst!r}, ColorModel({model!r}))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+running[0] = False
+print(hwm(), peak_ffmpeg[0])
 """
 
 
 def memory(work):
-    print("\n== peak memory (each job in its own process; ru_maxrss)")
+    print("\n== peak memory (each job in its own process: VmHWM of it and of its ffmpeg processes)")
     short, long = work / "short.mp4", work / "long.mp4"
     ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "2.4", "-c", "copy", short)
     ffmpeg("-i", SAMPLES / "chaplin.mp4", "-c", "copy", long)
     peaks = []
     for src in (short, long):
         info = probe_video(src)
-        out = subprocess.run([sys.executable, "-c", RSS_CHILD.format(root=str(ROOT), src=str(src), dst=str(work / "m.mp4"),
-                                                                     model=str(MODEL))],
-                             capture_output=True, text=True, check=True).stdout.split()
-        py, ff = int(out[0]) / 1024, int(out[1]) / 1024
+        code = RSS_CHILD.format(root=str(ROOT), src=str(src), dst=str(work / "m.mp4"), model=str(MODEL))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        py, ff = int(out[0]), int(out[1])
         peaks.append(py)
         print(f"{info.duration:5.1f} s, {info.frames:4d} frames at {info.width}x{info.height}: "
-              f"python {py:6.0f} MB, largest ffmpeg {ff:5.0f} MB")
+              f"python {py:5d} MB, largest ffmpeg {ff:4d} MB")
     print(f"4x longer clip / short clip peak: {peaks[1] / peaks[0]:.2f} (goal: flat, ~1.0)")
 
 
@@ -183,9 +214,10 @@ def colourfulness(frames):
 
 
 def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
-    from colorize.video import colorize_video
+    from colorize.video import VIDEO_NETWORK_SIDE, colorize_video
     print("\n== flicker: colour clip -> grey -> colorized; CDC and WE lower = steadier, CF = colourfulness")
-    print(f"{'clip':13} {'output':22} {'CDC':>8} {'WE (a/b)':>9} {'CF':>7}")
+    print(f"network input long side {VIDEO_NETWORK_SIDE} (video default) unless it says 256 (the model's own)")
+    print(f"{'clip':13} {'output':24} {'CDC':>8} {'WE (a/b)':>9} {'CF':>7}")
     summary = []
     for name in names:
         gray = work / ("gray-" + name)
@@ -193,18 +225,23 @@ def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
         truth = read_frames(SAMPLES / name)
         g = read_frames(gray)
         motion = flows(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in g]))
-        rows = {"original colour": truth}
-        for label, stab in (("naive (per frame)", False), ("stabilised", True)):
-            out = work / f"{label[:5]}-{name}"
-            colorize_video(gray, out, model, stabilize=stab, **options)
-            rows[label] = read_frames(out)
         metrics = {}
-        for label, frames in rows.items():
+
+        def measure(label, frames):
             metrics[label] = (cdc(frames), warp_error(frames, motion), colourfulness(frames))
-            print(f"{name:13} {label:22} {metrics[label][0]:8.4f} {metrics[label][1]:9.3f} {metrics[label][2]:7.1f}")
+            print(f"{name:13} {label:24} {metrics[label][0]:8.4f} {metrics[label][1]:9.3f} {metrics[label][2]:7.1f}")
+
+        measure("original colour", truth)
+        del truth
+        side = VIDEO_NETWORK_SIDE
+        for label, stab, side in (("naive (per frame)", False, side), ("stabilised", True, side),
+                                  ("naive, network at 256", False, None), ("stabilised, network 256", True, None)):
+            colorize_video(gray, work / "out.mp4", model, stabilize=stab, network_side=side, **options)
+            measure(label, read_frames(work / "out.mp4"))
         (c0, w0, f0), (c1, w1, f1) = metrics["naive (per frame)"], metrics["stabilised"]
         summary.append((name, 1 - c1 / c0, 1 - w1 / w0, f1 / f0 - 1))
-    print("stabilised vs naive (goals: CDC and WE at least 30% lower, CF within 10%):")
+    print(f"stabilised vs naive, network at {VIDEO_NETWORK_SIDE} "
+          "(goals: CDC and WE at least 30% lower, CF within 10%):")
     for name, dc, dw, df in summary:
         ok = dc >= 0.3 and dw >= 0.3 and abs(df) <= 0.1
         print(f"  {name:13} CDC {-dc:+.0%}  WE {-dw:+.0%}  CF {df:+.0%}  {'met' if ok else 'NOT met'}")

@@ -9,6 +9,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from .decode import DEFAULT_MAX_PIXELS, describe_pixels, load_image, one_line
 from .encode import FORMATS, encode_image, write_atomic
 from .errors import ColorizeError
@@ -91,7 +93,7 @@ def output_format(args):
 def colorize_file(model, src, dst, fmt, args):
     """One input file to one output file; returns a note for the user (or "")."""
     photo = load_image(src, max_pixels=args.max_pixels)
-    result = render(model, predict(model, [photo.rgb])[0], args.vividness, args.upsample)
+    result = render(model, predict(model, [photo.rgb])[0], args.vividness, args.upsample, dtype=np.uint8)
     data = encode_image(result, photo.alpha, fmt)
     try:
         write_atomic(dst, data)
@@ -148,11 +150,9 @@ def cmd_video(args):
     from .video import VideoLimits, colorize_video
     model = load_default_model(args.model)
     bar = ProgressBar(1, "colorizing video", stream=sys.stderr)
-    shown = []
 
     def on_progress(p):
         bar.update(p.done, p.total, note=f"{p.elapsed:.0f}s elapsed")
-        shown.append(True)
         return True
 
     limits = VideoLimits(max_seconds=args.max_seconds, max_pixels=args.max_pixels)
@@ -160,9 +160,7 @@ def cmd_video(args):
         info = colorize_video(args.input, args.output, model, vividness=args.vividness,
                               stabilize=not args.no_stabilize, progress=on_progress, limits=limits)
     except BaseException:
-        if shown:  # wipe the bar so the one-line error stands alone
-            sys.stderr.write("\r" + " " * 110 + "\r")
-            sys.stderr.flush()
+        bar.clear()  # so the one-line error (printed by main) stands alone
         raise
     bar.close()
     print(f"wrote {args.output} ({info.width}x{info.height}, {info.fps:g} fps"

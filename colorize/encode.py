@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import ColorizeError
+from .strips import row_strips
 
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
 TEMP_PREFIX = ".colorize-"
@@ -19,13 +20,42 @@ PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRIT
 
 
 def to_uint8(x):
+    """Float [0, 1] -> uint8, rounded; big images in strips (no full-size float temporaries)."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        return _to_uint8(x)
+    out = np.empty(x.shape, np.uint8)
+    for rows in row_strips(x.shape[0], x[0].size):
+        out[rows] = _to_uint8(x[rows])
+    return out
+
+
+def _to_uint8(x):
     out = np.clip(x, 0, 1) * np.float32(255)
     out += np.float32(0.5)
     return out.astype(np.uint8)
 
 
+def as_uint8(x):
+    """uint8 as it is, float [0, 1] through to_uint8: encoders take either."""
+    return x if x.dtype == np.uint8 else to_uint8(x)
+
+
+def over_white(rgb, alpha):
+    """RGB (float [0, 1] or uint8) composited over white by alpha (float [0, 1] or uint8) -> uint8."""
+    out = np.empty(rgb.shape, np.uint8)
+    for rows in row_strips(*rgb.shape[:2]):
+        colour, a = rgb[rows], alpha[rows]
+        colour = colour * np.float32(1 / 255) if colour.dtype == np.uint8 else colour
+        a = a * np.float32(1 / 255) if a.dtype == np.uint8 else np.clip(a, 0, 1)
+        a = a[..., None]
+        out[rows] = _to_uint8(colour * a + (1.0 - a))
+    return out
+
+
 def encode_image(rgb, alpha=None, fmt="png", quality=95):
-    """RGB float [0, 1] (+ optional alpha) -> encoded bytes (no metadata).
+    """RGB (float [0, 1] or uint8) (+ optional alpha, float [0, 1] or uint8) -> encoded bytes
+    (no metadata).
 
     JPEG has no alpha channel: transparent areas are composited over white, as viewers show them."""
     fmt = fmt.lower()
@@ -33,18 +63,17 @@ def encode_image(rgb, alpha=None, fmt="png", quality=95):
         raise ColorizeError(fmt, f"unknown output format (choose from {', '.join(sorted(FORMATS))})")
     if FORMATS[fmt] == "PNG":
         if alpha is not None:
-            bgr = cv2.cvtColor(np.dstack([to_uint8(rgb), to_uint8(alpha)]), cv2.COLOR_RGBA2BGRA)
+            bgr = cv2.cvtColor(as_uint8(rgb), cv2.COLOR_RGB2BGRA)
+            bgr[..., 3] = as_uint8(alpha)
         else:
-            bgr = cv2.cvtColor(to_uint8(rgb), cv2.COLOR_RGB2BGR)
+            bgr = cv2.cvtColor(as_uint8(rgb), cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".png", bgr, PNG_PARAMS)
         if not ok:
             raise ColorizeError("png", "the image could not be encoded")
         return buf.tobytes()
-    if alpha is not None:
-        a = np.clip(alpha, 0, 1)[..., None]
-        rgb = rgb * a + (1.0 - a)
+    rgb = as_uint8(rgb) if alpha is None else over_white(rgb, alpha)
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(rgb), "RGB").save(buf, "JPEG", quality=quality, subsampling=0, optimize=True)
+    Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=quality, subsampling=0, optimize=True)
     return buf.getvalue()
 
 

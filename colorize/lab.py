@@ -2,6 +2,8 @@
 import cv2
 import numpy as np
 
+from .strips import row_strips
+
 
 def rgb_to_lab(rgb):
     """float32 RGB in [0, 1] (H x W x 3) -> Lab with L in 0..100, a/b roughly -128..127."""
@@ -15,8 +17,12 @@ def lab_to_rgb(lab):
 
 
 def lightness(rgb):
-    """The L channel (0..100) of an RGB image."""
-    return rgb_to_lab(rgb)[..., 0]
+    """The L channel (0..100) of an RGB image, contiguous; made in strips, as a big photo's whole
+    float Lab would be three times the size of the L kept."""
+    L = np.empty(rgb.shape[:2], np.float32)
+    for rows in row_strips(*L.shape):
+        L[rows] = cv2.extractChannel(rgb_to_lab(rgb[rows]), 0)
+    return L
 
 
 def gray_rgb(L):
@@ -35,13 +41,25 @@ AB_TOLERANCE = 1.5
 
 
 def recombine(L, ab, refine=2, tolerance=0.5):
-    """L (H x W) + a/b (H x W x 2) -> RGB [0, 1] whose lightness is L (see recombine_planes)."""
-    a, b = cv2.split(np.ascontiguousarray(ab, np.float32))
-    return recombine_planes(L, a, b, refine, tolerance)
+    """L (H x W) + a/b (H x W x 2) -> RGB [0, 1] whose lightness is L (see recombine_strip)."""
+    out = np.empty(L.shape + (3,), np.float32)
+    for rows in row_strips(*L.shape):
+        a, b = cv2.split(np.ascontiguousarray(ab[rows], np.float32))
+        out[rows] = recombine_strip(L[rows], a, b, refine, tolerance)
+    return out
 
 
 def recombine_planes(L, a, b, refine=2, tolerance=0.5):
-    """L, a, b (three H x W planes) -> RGB [0, 1] whose lightness is L.
+    """L, a, b (three H x W planes) -> RGB [0, 1] whose lightness is L (see recombine_strip)."""
+    out = np.empty(L.shape + (3,), np.float32)
+    for rows in row_strips(*L.shape):
+        out[rows] = recombine_strip(L[rows], a[rows], b[rows], refine, tolerance)
+    return out
+
+
+def recombine_strip(L, a, b, refine=2, tolerance=0.5):
+    """L, a, b (three h x W planes) -> RGB [0, 1] whose lightness is L, made at once (for a strip;
+    recombine and recombine_planes work strip by strip so that no full-size float Lab is made).
 
     A colour outside the sRGB gamut would be clipped, which shifts its lightness and hue; instead
     its chroma is scaled down toward grey, per pixel, to (nearly) the most that sRGB can show at

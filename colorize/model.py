@@ -47,6 +47,7 @@ class ModelInfo:
     stride: int
     bins: np.ndarray | None
     default_vividness: float
+    prior_correction: np.ndarray | None = None  # per-bin log class-rebalancing weights the network was trained with
     meta: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -86,11 +87,15 @@ def _info_from_meta(folder, meta):
     kind = out.get("kind")
     if kind not in ("ab_logits", "ab"):
         raise ColorizeError(meta_path, f"unknown output kind {kind!r} (expected 'ab_logits' or 'ab')")
-    bins = None
+    bins = correction = None
     if kind == "ab_logits":
         bins = np.asarray(out.get("bins", []), np.float32)
         if bins.ndim != 2 or bins.shape[1] != 2 or len(bins) < 2:
             raise ColorizeError(meta_path, "output.bins must list the a/b bin centres as [a, b] pairs")
+        if "log_rebalance_weights" in out:
+            correction = np.asarray(out["log_rebalance_weights"], np.float32)
+            if correction.shape != (len(bins),):
+                raise ColorizeError(meta_path, "output.log_rebalance_weights must hold one number per bin")
     long_side, multiple = int(inp["long_side"]), int(inp.get("multiple", 32))
     if long_side < 1 or multiple < 1:
         raise ColorizeError(meta_path, "input.long_side and input.multiple must be positive")
@@ -103,7 +108,7 @@ def _info_from_meta(folder, meta):
     return ModelInfo(folder=folder, name=str(meta["name"]), onnx=str(meta["onnx"]), sha256=sha,
                      long_side=long_side, multiple=multiple,
                      output_kind=kind, stride=int(out.get("stride", 4)), bins=bins,
-                     default_vividness=default_vividness, meta=meta)
+                     default_vividness=default_vividness, prior_correction=correction, meta=meta)
 
 
 def list_models(root=None):
@@ -145,15 +150,19 @@ def check_vividness(vividness):
 
 
 def vividness_params(vividness):
-    """One user number -> (annealed-mean temperature, saturation gain).
+    """One user number -> (annealed-mean temperature, prior correction, saturation gain).
 
-    0 gives the plain mean of the predicted distribution (muted), 1 the paper's temperature 0.38,
-    above 1 colder temperatures and then extra saturation, up to 2.
+    A network trained with class rebalancing (Zhang et al. 2016) predicts p(colour | L) multiplied
+    by the rebalancing weights; a correction of 1 divides them out again (the true posterior: its
+    mean is the most accurate, muted colour), 0 keeps them (rare, vivid colours favoured).
+    0 = posterior mean; 1 = rebalanced distribution at temperature 0.45; up to 2 = temperature 0.25
+    and saturation x1.2. Between those points everything moves smoothly (measured trade-off: see
+    the model card's vividness sweep).
     """
-    v = float(np.clip(vividness, 0.0, 2.0))
-    temperature = max(0.15, 0.38 ** v)
-    gain = 1.0 + 0.25 * max(0.0, v - 1.0)
-    return temperature, gain
+    v = float(vividness)
+    if v <= 1.0:
+        return 0.45 ** v, 1.0 - v, 1.0
+    return 0.45 * (0.25 / 0.45) ** (v - 1.0), 0.0, 1.0 + 0.2 * (v - 1.0)
 
 
 class ColorModel:
@@ -201,11 +210,14 @@ class ColorModel:
     def to_ab(self, raw, vividness=None):
         """Raw output (N x C x h x w) -> a/b (N x 2 x h x w) at the given vividness."""
         v = self.info.default_vividness if vividness is None else check_vividness(vividness)
-        temperature, gain = vividness_params(v)
+        temperature, correction, gain = vividness_params(v)
         if self.info.output_kind == "ab":
             return raw.astype(np.float32) * float(np.clip(v, 0, 2))
         n, q, h, w = raw.shape
-        z = np.asarray(raw, np.float32).reshape(n, q, h * w) * np.float32(1.0 / temperature)
+        z = np.asarray(raw, np.float32).reshape(n, q, h * w)
+        if self.info.prior_correction is not None and correction > 0:
+            z = z - np.float32(correction) * self.info.prior_correction[None, :, None]
+        z = z * np.float32(1.0 / temperature)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
         ab = np.matmul(self.info.bins.T[None], z)   # softmax-weighted bin centres (a matmul: ~10x an einsum)

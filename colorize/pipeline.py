@@ -1,15 +1,17 @@
 """decode -> Lab -> model -> recombine -> encode, for photos and batches of frames.
 
 `predict` runs the network once per image and returns what `render` needs to produce the colour
-image at any vividness; the result always keeps the input's own full-resolution L.
+image at any vividness; the result always keeps the input's own full-resolution L. Full-resolution
+steps go strip by strip (colorize.strips): besides its input and output, rendering a 12 MP photo
+needs a few tens of MB, not several full-size float images.
 """
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from .lab import recombine_planes, rgb_to_lab
-from .upsample import resize, upsample_ab, upsample_planes
+from .encode import to_uint8
+from .lab import lightness, recombine_strip
+from .upsample import Upsampler, resize, upsample_ab
 
 
 @dataclass
@@ -39,7 +41,7 @@ def predict_L(model, Ls):
 
 def predict(model, rgbs):
     """RGB images (H x W x 3, [0, 1]) -> Predictions. Colour inputs are colorized from L alone."""
-    return predict_L(model, [cv2.extractChannel(rgb_to_lab(rgb), 0) for rgb in rgbs])  # contiguous: frees a/b
+    return predict_L(model, [lightness(rgb) for rgb in rgbs])
 
 
 def render_ab(model, prediction, vividness=None, upsample="guided"):
@@ -48,10 +50,18 @@ def render_ab(model, prediction, vividness=None, upsample="guided"):
     return upsample_ab(ab_low, prediction.L, upsample)
 
 
-def render(model, prediction, vividness=None, upsample="guided"):
-    """Prediction -> RGB float32 [0, 1] at full resolution with the input's own L."""
+def render(model, prediction, vividness=None, upsample="guided", dtype=np.float32):
+    """Prediction -> RGB at full resolution with the input's own L: float32 in [0, 1], or with
+    dtype=np.uint8 the 8-bit image (rounded as encode.to_uint8), with no full-size float at all."""
+    if np.dtype(dtype) not in (np.float32, np.uint8):
+        raise ValueError(f"render makes float32 or uint8 images, not {np.dtype(dtype)}")
     ab_low = model.to_ab(prediction.raw[None], vividness)[0]
-    return recombine_planes(prediction.L, *upsample_planes(ab_low, prediction.L, upsample))
+    up = Upsampler(ab_low, prediction.L, upsample)
+    out = np.empty(prediction.L.shape + (3,), dtype)
+    for rows in up.strips():
+        rgb = recombine_strip(prediction.L[rows], *up.rows(rows))
+        out[rows] = rgb if out.dtype == np.float32 else to_uint8(rgb)
+    return out
 
 
 def colorize(model, rgb, vividness=None, upsample="guided"):

@@ -2,9 +2,10 @@
 
 `analyse_photo` decodes and runs the network once (the expensive, cacheable step). Everything after
 that is cheap and repeatable at any vividness: `preview` renders at screen size, `full_resolution`
-renders the download at the photo's own size. A shared server must not hold several full-size
-photos' worth of float buffers at once, so the full-size steps take turns (one at a time) and the
-download is recombined in strips straight into 8-bit, never as a whole float image.
+renders the download at the photo's own size. The library works on full-size images in strips
+(colorize.strips), straight into 8-bit for downloads; on top of that, so that a shared server never
+holds several photos' worth of working memory at once, the full-size steps take turns (one at a time)
+and give freed memory back to the OS after each.
 """
 import io
 import threading
@@ -14,16 +15,14 @@ from pathlib import PurePath
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .decode import load_image
-from .encode import FORMATS, to_uint8
-from .lab import gray_rgb, lightness, recombine
-from .pipeline import Prediction, predict_L, render, render_ab
+from .encode import encode_image, to_uint8
+from .lab import gray_rgb, lightness
+from .pipeline import Prediction, predict_L, render
 
 PAGE_MAX_PIXELS = 12_000_000  # a 12 MP phone photo fits; the CLI takes bigger ones
 PREVIEW_SIDE = 1200           # long side of what is sent to the browser
-STRIP_ROWS = 256
 
 _full_size_turn = threading.Lock()
 
@@ -42,7 +41,7 @@ class AnalysedPhoto:
     """What the network made of one photo: enough to render it again at any vividness."""
     name: str
     prediction: Prediction        # full-resolution L and the raw network output
-    alpha: np.ndarray | None      # transparency, put back into PNG downloads
+    alpha: np.ndarray | None      # transparency (uint8), put back into PNG downloads
     note: str                     # e.g. "first frame of 12 used"
     original: np.ndarray          # the photo as uploaded, uint8, at preview size
 
@@ -71,20 +70,13 @@ def analyse_photo(model, name, data, max_pixels=PAGE_MAX_PIXELS, preview_side=PR
     with _full_size_turn:
         photo = load_image(name, data=data, max_pixels=max_pixels)
         original = to_uint8(shrink(photo.rgb, preview_side))
-        L = lightness_in_strips(photo.rgb)
-        alpha, note = photo.alpha, photo.note
+        L = lightness(photo.rgb)
+        alpha = None if photo.alpha is None else to_uint8(photo.alpha)  # a quarter of the float's size
+        note = photo.note
         del photo
         prediction = predict_L(model, [L])[0]
         _give_back_memory()
     return AnalysedPhoto(name, prediction, alpha, note, original)
-
-
-def lightness_in_strips(rgb):
-    """L of a big image without a full-size float Lab copy alongside it."""
-    L = np.empty(rgb.shape[:2], np.float32)
-    for top in range(0, L.shape[0], STRIP_ROWS):
-        L[top:top + STRIP_ROWS] = lightness(rgb[top:top + STRIP_ROWS])
-    return L
 
 
 def preview_prediction(prediction, max_side=PREVIEW_SIDE):
@@ -94,7 +86,7 @@ def preview_prediction(prediction, max_side=PREVIEW_SIDE):
 
 def preview(model, analysed, vividness=None, max_side=PREVIEW_SIDE):
     """Colorized photo at screen size, uint8 RGB."""
-    return to_uint8(render(model, preview_prediction(analysed.prediction, max_side), vividness))
+    return render(model, preview_prediction(analysed.prediction, max_side), vividness, dtype=np.uint8)
 
 
 def gray_preview(analysed, max_side=PREVIEW_SIDE):
@@ -102,38 +94,13 @@ def gray_preview(analysed, max_side=PREVIEW_SIDE):
     return to_uint8(gray_rgb(shrink(analysed.prediction.L, max_side)))
 
 
-def full_resolution_rgb(model, analysed, vividness=None):
-    """Colorized photo at its own size, uint8 RGB (same pixels as pipeline.render, less memory)."""
-    with _full_size_turn:
-        L = analysed.prediction.L
-        ab = render_ab(model, analysed.prediction, vividness)
-        out = np.empty(L.shape + (3,), np.uint8)
-        for top in range(0, L.shape[0], STRIP_ROWS):
-            rows = slice(top, top + STRIP_ROWS)
-            out[rows] = to_uint8(recombine(L[rows], ab[rows]))
-        del ab
-        _give_back_memory()
-        return out
-
-
-def encode_uint8(rgb, alpha=None, fmt="png", quality=95):
-    """uint8 RGB (+ float alpha) -> PNG/JPEG bytes, with encode.encode_image's settings."""
-    kind = FORMATS[fmt.lower()]
-    if alpha is not None and kind == "PNG":
-        im = Image.fromarray(np.dstack([rgb, to_uint8(alpha)]), "RGBA")
-    else:
-        im = Image.fromarray(rgb, "RGB")
-    buf = io.BytesIO()
-    if kind == "JPEG":
-        im.save(buf, "JPEG", quality=quality, subsampling=0, optimize=True)
-    else:
-        im.save(buf, "PNG", compress_level=3)
-    return buf.getvalue()
-
-
 def full_resolution(model, analysed, vividness=None, fmt="png"):
     """The download: encoded colorized photo at full size (PNG keeps transparency)."""
-    return encode_uint8(full_resolution_rgb(model, analysed, vividness), analysed.alpha, fmt)
+    with _full_size_turn:
+        try:
+            return encode_image(render(model, analysed.prediction, vividness, dtype=np.uint8), analysed.alpha, fmt)
+        finally:
+            _give_back_memory()
 
 
 def output_name(name, fmt="png"):

@@ -4,9 +4,13 @@
 linear function of L; those coefficients are upsampled and applied to the full-resolution L, so
 colour edges follow the photo's own edges instead of bleeding across them. "bilinear" is the plain
 baseline. benchmarks/quality.py measures both.
+
+Full-resolution a/b is made strip by strip (`Upsampler.rows`), never as whole-image float planes.
 """
 import cv2
 import numpy as np
+
+from .strips import row_strips
 
 METHODS = ("guided", "bilinear")
 
@@ -26,25 +30,8 @@ def resize(x, width, height):
     return cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def upsample_ab(ab_low, L_full, method="guided", radius=1, eps=25.0):
-    """ab_low (2 x h x w), L_full (H x W, 0..100) -> a/b (H x W x 2) float32."""
-    return cv2.merge(upsample_planes(ab_low, L_full, method, radius, eps))
-
-
-def upsample_planes(ab_low, L_full, method="guided", radius=1, eps=25.0):
-    """ab_low (2 x h x w), L_full (H x W, 0..100) -> full-resolution (a, b), two H x W float32 planes.
-
-    Works channel by channel on contiguous planes: full-resolution work is only two resizes and
-    one multiply-add per channel, so this stays a few milliseconds per megapixel."""
-    if method not in METHODS:
-        raise ValueError(f"unknown upsampling method {method!r} (choose from {', '.join(METHODS)})")
-    H, W = L_full.shape
-    planes = [np.ascontiguousarray(c, np.float32) for c in ab_low]
-    if method == "bilinear":
-        return tuple(cv2.resize(c, (W, H), interpolation=cv2.INTER_LINEAR) for c in planes)
-    h, w = planes[0].shape
-    L_full = np.ascontiguousarray(L_full, np.float32)
-    L_low = resize(L_full, w, h)
+def guided_maps(ab_low, L_low, radius=1, eps=25.0):
+    """Per a/b channel, the low-resolution (A, B) with a/b ~ A * L + B locally (box-smoothed)."""
     k = (2 * radius + 1, 2 * radius + 1)
 
     def box(x):
@@ -52,13 +39,60 @@ def upsample_planes(ab_low, L_full, method="guided", radius=1, eps=25.0):
 
     mean_L = box(L_low)
     var_L = box(L_low * L_low) - mean_L * mean_L
-    out = []
-    for c in planes:
+    maps = []
+    for c in ab_low:
         mean_c = box(c)
         A = (box(L_low * c) - mean_L * mean_c) / (var_L + eps)
         B = mean_c - A * mean_L
-        full = cv2.resize(box(A), (W, H), interpolation=cv2.INTER_LINEAR)
-        full *= L_full
-        full += cv2.resize(box(B), (W, H), interpolation=cv2.INTER_LINEAR)
-        out.append(full)
-    return tuple(out)
+        maps += [box(A), box(B)]
+    return maps
+
+
+class Upsampler:
+    """Low-resolution a/b, ready to give any rows of the full-resolution a/b.
+
+    What is stretched to full size is a few low-resolution maps (guided: A and B per channel;
+    bilinear: a and b). cv2's linear resize is separable, so each map is first stretched to full
+    height only (H x w: small), and each strip of rows is then stretched to full width: strips join
+    seamlessly and equal a whole-image resize to float rounding (~1e-5)."""
+
+    def __init__(self, ab_low, L_full, method="guided", radius=1, eps=25.0):
+        if method not in METHODS:
+            raise ValueError(f"unknown upsampling method {method!r} (choose from {', '.join(METHODS)})")
+        self.L = np.ascontiguousarray(L_full, np.float32)
+        H = self.L.shape[0]
+        planes = [np.ascontiguousarray(c, np.float32) for c in ab_low]
+        h, w = planes[0].shape
+        self.guided = method == "guided"
+        self.low_maps = guided_maps(planes, resize(self.L, w, h), radius, eps) if self.guided else planes
+        self.tall = [cv2.resize(m, (w, H), interpolation=cv2.INTER_LINEAR) for m in self.low_maps]
+
+    @property
+    def shape(self):
+        return self.L.shape
+
+    def strips(self):
+        return row_strips(*self.shape)
+
+    def rows(self, rows):
+        """Full-resolution (a, b) for a slice of rows: two contiguous float32 planes."""
+        W, parts = self.shape[1], [m[rows] for m in self.tall]
+        maps = [cv2.resize(p, (W, p.shape[0]), interpolation=cv2.INTER_LINEAR) for p in parts]
+        if not self.guided:
+            return maps[0], maps[1]
+        L = self.L[rows]
+        out = []
+        for A, B in ((maps[0], maps[1]), (maps[2], maps[3])):
+            A *= L
+            A += B
+            out.append(A)
+        return tuple(out)
+
+
+def upsample_ab(ab_low, L_full, method="guided", radius=1, eps=25.0):
+    """ab_low (2 x h x w), L_full (H x W, 0..100) -> a/b (H x W x 2) float32."""
+    up = Upsampler(ab_low, L_full, method, radius, eps)
+    out = np.empty(up.shape + (2,), np.float32)
+    for rows in up.strips():
+        out[rows] = cv2.merge(up.rows(rows))
+    return out

@@ -9,21 +9,23 @@ Ctrl-C leaves no output, no temporary file and no ffmpeg process behind.
 import os
 import secrets
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .encode import to_uint8
 from .errors import ColorizeError
 from .lab import lightness
+from .model import check_vividness
 from .pipeline import Prediction, render
 from .stabilize import TemporalStabilizer
-from .upsample import resize, upsample_ab
-from .lab import recombine
-SPACE='logits'
+from .upsample import resize
 from .videoio import FrameReader, FrameWriter, VideoInfo, probe_video
 
 BATCH_FRAMES = 8
+RENDER_THREADS = 1  # rendering overlaps the next batch's flow and network (a second thread only adds
+# contention on two cores: measured slower and more CPU per frame)
 # The network sees each frame at this long side (the model's own default, 256, is for photos): video
 # needs ~30 frames/s on two cores, colour is smooth and low-resolution anyway (guided upsampling
 # restores the edges from each frame's full L), and the bundled model was trained on 144 px photos.
@@ -52,7 +54,7 @@ class VideoLimits:
 @dataclass(frozen=True)
 class VideoProgress:
     """What a progress callback receives after each batch of frames."""
-    done: int             # frames written so far
+    done: int             # frames colorized so far
     total: int            # frames expected (an estimate from the duration until the end)
     elapsed: float        # seconds since the job started
     seconds_left: float   # estimate
@@ -71,11 +73,17 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
     (VideoCancelled is raised). Bad input, limits and ffmpeg failures raise ColorizeError.
     `network_side` is the long side of the network's input (None: the model's own size)."""
     src, dst = os.fspath(src), os.fspath(dst)
+    if vividness is not None:
+        vividness = check_vividness(vividness)  # before any work starts
     info = probe_video(src)
     limits.check(info)
     _check_destination(src, dst)
     folder = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
+    made_folder = not os.path.isdir(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise ColorizeError(folder, f"cannot create the output folder ({e.strerror or e})") from None
     tmp = _reserve_temp(folder)
     stabilizer = TemporalStabilizer() if stabilize else None
     max_frames = int(limits.max_seconds * info.fps) + 2
@@ -83,34 +91,51 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
     start = time.monotonic()
     try:
         with FrameReader(info, queue_frames=2 * batch_frames) as reader, \
-                FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames) as writer:
-            done = 0
-            for frames in reader.batches(batch_frames):
-                if reader.count > max_frames:
-                    raise ColorizeError(src, f"is longer than the limit of {limits.max_seconds:g} s")
-                Ls = [frame_lightness(f) for f in frames]
-                motions = [stabilizer.track(L) for L in Ls] if stabilizer else None
-                keys = [i for i in range(len(Ls)) if motions is None or motions[i].key]
-                raws = dict(zip(keys, model.run(np.stack([resize(Ls[i], net_w, net_h) for i in keys])))) if keys else {}
-                if SPACE == "ab" and keys:
-                    abs_ = model.to_ab(np.stack([raws[i] for i in keys]), vividness)
-                    raws = dict(zip(keys, abs_))
-                for i, L in enumerate(Ls):  # one network run per batch (above), then frame by frame
-                    raw = stabilizer.apply(motions[i], raws.get(i)) if stabilizer else raws[i]
-                    if SPACE == "ab":
-                        writer.write(to_uint8(recombine(L, upsample_ab(raw, L, upsample))))
-                    else:
-                        writer.write(to_uint8(render(model, Prediction(L, raw), vividness, upsample)))
-                done += len(frames)
-                _report(progress, src, done, info, start)
+                FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames,
+                            name=dst) as writer, \
+                ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="colorize-render") as pool:
+            rendered = deque()  # futures of finished frames, in order; at most a batch waits
+
+            def write_ready(keep):
+                while len(rendered) > keep:
+                    writer.write(rendered.popleft().result())
+
+            try:
+                for frames in reader.batches(batch_frames):
+                    if reader.count > max_frames:
+                        raise ColorizeError(src, f"is longer than the limit of {limits.max_seconds:g} s")
+                    Ls = [frame_lightness(f) for f in frames]
+                    motions = [stabilizer.track(L) for L in Ls] if stabilizer else None
+                    keys = [i for i in range(len(Ls)) if motions is None or motions[i].key]
+                    net_in = np.stack([resize(Ls[i], net_w, net_h) for i in keys]) if keys else None
+                    raws = dict(zip(keys, model.run(net_in))) if keys else {}  # one network run per batch
+                    for i, L in enumerate(Ls):
+                        raw = stabilizer.apply(motions[i], raws.get(i)) if stabilizer else raws[i]
+                        rendered.append(pool.submit(_render_frame, model, L, raw, vividness, upsample))
+                        write_ready(batch_frames)
+                    _report(progress, src, reader.count, info, start)
+                write_ready(0)
+            finally:
+                for f in rendered:
+                    f.cancel()
             writer.finish()
-        _report(progress, src, done, info, start, final=True)
+        _report(progress, src, reader.count, info, start, final=True)
         os.replace(tmp, dst)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if made_folder:
+            try:
+                os.rmdir(folder)  # only if still empty
+            except OSError:
+                pass
         raise
     return info
+
+
+def _render_frame(model, L, raw, vividness, upsample):
+    """Full-resolution uint8 RGB with the frame's own L (runs in the render threads)."""
+    return render(model, Prediction(L, raw), vividness, upsample, dtype=np.uint8)
 
 
 _GRAY_L = lightness(np.repeat(np.arange(256, dtype=np.float32).reshape(256, 1, 1) / 255, 3, axis=2))[:, 0]

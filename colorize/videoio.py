@@ -67,7 +67,7 @@ def probe_video(path):
     if os.path.getsize(name) == 0:
         raise ColorizeError(name, "the file is empty (0 bytes)")
     try:
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", name], stdin=subprocess.DEVNULL,
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", local(name)], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=60)
     except subprocess.TimeoutExpired:
         raise ColorizeError(name, "ffmpeg took too long to read the file header") from None
@@ -78,6 +78,9 @@ def parse_probe(name, text):
     """Turn `ffmpeg -i` output into a VideoInfo (a pure function, so it is testable on its own)."""
     if "Input #0" not in text:
         raise ColorizeError(name, _open_problem(text))
+    fmt = re.search(r"Input #0, ([\w,]+), from", text)
+    if fmt and (fmt.group(1) == "image2" or fmt.group(1).endswith("_pipe")):
+        raise ColorizeError(name, "is a still image, not a video (colorize it with `colorize image`)")
     blocks = re.split(r"\n(?=\s*Stream #0:)", text)
     video = next((b for b in blocks if re.match(r"\s*Stream #0:\d+\S*: Video:", b)
                   and "(attached pic)" not in b.split("\n")[0]), None)
@@ -220,7 +223,7 @@ class FrameReader:
         self.count = 0
         self._queue = Queue(maxsize=max(2, queue_frames))
         self._stop = threading.Event()
-        self._ff = _Ffmpeg(["-i", info.path, "-map", f"0:{info.stream}", "-an", "-sn", "-dn",
+        self._ff = _Ffmpeg(["-i", local(info.path), "-map", f"0:{info.stream}", "-an", "-sn", "-dn",
                             "-fps_mode", "cfr", "-r", _fraction_arg(info.rate),
                             "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], stdout=subprocess.PIPE)
         self._thread = threading.Thread(target=self._pump, daemon=True)
@@ -300,15 +303,16 @@ class FrameWriter:
 
     Frames are written to ffmpeg's stdin from a thread, so encoding overlaps colorizing."""
 
-    def __init__(self, path, info, audio=True, crf=18, preset="veryfast", queue_frames=8):
+    def __init__(self, path, info, audio=True, crf=18, preset="veryfast", queue_frames=8, name=None):
         self.info, self.path = info, os.fspath(path)
+        self.name = name or self.path  # for messages: the file the user asked for, not a temporary one
         self.width, self.height = info.width + info.width % 2, info.height + info.height % 2
         self.error = None
         self._queue = Queue(maxsize=max(2, queue_frames))
         args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
                 "-framerate", _fraction_arg(info.rate), "-i", "pipe:0"]
         if audio and info.has_audio:
-            args += ["-i", info.path, "-map", "0:v:0", "-map", "1:a:0",
+            args += ["-i", local(info.path), "-map", "0:v:0", "-map", "1:a:0",
                      *(["-c:a", "copy"] if info.audio_codec == "aac" else ["-c:a", "aac", "-b:a", "160k"])]
         else:
             args += ["-map", "0:v:0"]
@@ -316,7 +320,7 @@ class FrameWriter:
         # and ffmpeg decode the colours the way they were encoded.
         args += ["-vf", "setparams=color_primaries=bt709:color_trc=bt709", "-colorspace", "bt709",
                  "-color_range", "tv", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", "-y", self.path]
+                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", "-y", local(self.path)]
         self._ff = _Ffmpeg(args, stdin=subprocess.PIPE)
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
@@ -347,7 +351,11 @@ class FrameWriter:
             try:
                 stdin.write(memoryview(frame).cast("B"))
             except (OSError, ValueError):
-                self.error = ColorizeError(self.path, "the video encoder stopped" + self._ff.reason())
+                try:
+                    self._ff.wait(5)  # it is exiting: let its last words reach the message
+                except subprocess.TimeoutExpired:
+                    pass
+                self.error = ColorizeError(self.name, "the video encoder stopped" + self._ff.reason())
         try:
             stdin.close()
         except OSError:
@@ -359,14 +367,14 @@ class FrameWriter:
         self._thread.join()
         rc = self._ff.wait()
         if self.error or rc != 0:
-            raise ColorizeError(self.info.path, "the video could not be encoded" +
+            raise ColorizeError(self.name, "the video could not be encoded" +
                                 (self._ff.reason() or f" (ffmpeg exit code {rc})"))
 
     def close(self):
         """Stop everything now (no-op after a successful finish)."""
         self._ff.kill()
         if self._thread.is_alive():
-            self.error = self.error or ColorizeError(self.path, "aborted")
+            self.error = self.error or ColorizeError(self.name, "aborted")
             while self._thread.is_alive():  # the pump drains the queue once writes fail
                 try:
                     self._queue.put(None, timeout=0.1)
@@ -380,6 +388,11 @@ class FrameWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def local(path):
+    """A path ffmpeg reads as a plain file, whatever its name (no 'pipe:', 'http:', 'name:with:colons')."""
+    return "file:" + os.path.abspath(path)
 
 
 def _fraction_arg(rate):

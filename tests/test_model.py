@@ -166,13 +166,28 @@ def softmax_mean(raw, bins):
 def test_vividness_zero_is_the_distribution_mean(tiny_model):
     raw = np.random.default_rng(0).normal(0, 3, (2, len(BINS), 4, 5)).astype(np.float32)
     np.testing.assert_allclose(tiny_model.to_ab(raw, 0.0), softmax_mean(raw, np.array(BINS, np.float32)), atol=1e-4)
-    assert vividness_params(0) == (1.0, 1.0)
+    assert vividness_params(0) == (1.0, 1.0, 1.0)
 
 
 def test_higher_vividness_gives_more_chroma(tiny_model):
     raw = np.random.default_rng(1).normal(0, 2, (1, len(BINS), 8, 8)).astype(np.float32)
     chroma = [float(np.hypot(*tiny_model.to_ab(raw, v)[0]).mean()) for v in (0, 0.5, 1, 1.5, 2)]
     assert all(b > a + 0.5 for a, b in zip(chroma, chroma[1:])), chroma
+
+
+def test_prior_correction_divides_out_rebalancing_weights(tmp_path):
+    """Vividness 0 on a rebalanced model = mean of (network distribution / rebalancing weights)."""
+    folder = build_tiny_model(tmp_path / "m")
+    meta = json.loads((folder / "model.json").read_text())
+    log_w = np.array([0.0, 1.5, -0.5, 0.7, 0.2], np.float32)
+    meta["output"]["log_rebalance_weights"] = log_w.tolist()
+    (folder / "model.json").write_text(json.dumps(meta))
+    model = ColorModel(folder)
+    raw = np.random.default_rng(3).normal(0, 2, (1, len(BINS), 3, 3)).astype(np.float32)
+    bins = np.array(BINS, np.float32)
+    np.testing.assert_allclose(model.to_ab(raw, 0.0), softmax_mean(raw - log_w[None, :, None, None], bins), atol=1e-4)
+    t, _, _ = vividness_params(1.0)
+    np.testing.assert_allclose(model.to_ab(raw, 1.0), softmax_mean(raw / t, bins), atol=1e-4)
 
 
 def test_default_vividness_comes_from_metadata(tmp_path):

@@ -12,9 +12,11 @@ from conftest import gradient_photo
 from test_decode import animated_gif, encoded, exif_rotated_jpeg, gray16_png, marker_side, palette_png_with_transparency
 from colorize import ColorizeError, colorize, encode_image, load_image, predict, render, write_atomic
 from colorize import encode as encode_module
-from colorize.lab import gray_rgb, lab_to_rgb, lightness, recombine, rgb_to_lab
-from colorize.pipeline import predict_L
-from colorize.upsample import upsample_ab
+from colorize import strips
+from colorize.encode import to_uint8
+from colorize.lab import gray_rgb, lab_to_rgb, lightness, recombine, recombine_strip, rgb_to_lab
+from colorize.pipeline import predict_L, render_ab
+from colorize.upsample import Upsampler, upsample_ab
 
 
 def chroma(rgb):
@@ -119,6 +121,62 @@ def test_upsampling_keeps_flat_colour_flat():
         upsample_ab(ab_low, L, "nearest")
 
 
+# ---------------------------------------------------------------- full resolution in strips
+
+
+def few_row_strips(monkeypatch, height, width, rows=5):
+    """Make every full-resolution step work `rows` rows at a time, so there are seams everywhere."""
+    monkeypatch.setattr(strips, "STRIP_PIXELS", rows * width)
+    assert len(strips.row_strips(height, width)) >= height // rows
+
+
+@pytest.mark.parametrize("method", ["guided", "bilinear"])
+@pytest.mark.parametrize("size,low", [((203, 157), (13, 11)),   # upsampling, odd ratios
+                                      ((50, 40), (64, 48)),     # a photo smaller than the network output
+                                      ((97, 3001), (8, 64))])   # wide: few rows per strip
+def test_upsampling_in_strips_equals_one_whole_image_resize(monkeypatch, method, size, low):
+    rng = np.random.default_rng(sum(size))
+    H, W = size
+    L = cv2.GaussianBlur(rng.uniform(0, 100, size).astype(np.float32), (0, 0), 2)
+    ab_low = rng.normal(0, 30, (2,) + low).astype(np.float32)
+    # The whole-image path: each low-resolution map stretched in one cv2.resize, then applied to L.
+    whole = [cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR) for m in Upsampler(ab_low, L, method).low_maps]
+    if method == "guided":
+        expected = np.dstack([whole[0] * L + whole[1], whole[2] * L + whole[3]])
+    else:
+        expected = np.dstack(whole)
+    few_row_strips(monkeypatch, H, W)
+    got = upsample_ab(ab_low, L, method)
+    assert got.shape == (H, W, 2) and got.dtype == np.float32
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_lightness_and_recombine_in_strips_equal_the_whole_image(monkeypatch):
+    rng = np.random.default_rng(4)
+    rgb = gradient_photo(61, 47, seed=4)
+    L = rng.uniform(0, 100, (61, 47)).astype(np.float32)
+    ab = rng.uniform(-120, 120, (61, 47, 2)).astype(np.float32)   # many out-of-gamut pixels
+    whole_L, whole_rgb = rgb_to_lab(rgb)[..., 0], recombine_strip(L, ab[..., 0], ab[..., 1])
+    few_row_strips(monkeypatch, 61, 47, rows=4)
+    np.testing.assert_allclose(lightness(rgb), whole_L, atol=1e-4)    # cv2's SIMD and scalar paths may differ
+    np.testing.assert_allclose(recombine(L, ab), whole_rgb, atol=1e-4)  # in the last bit
+
+
+def test_render_in_strips_equals_the_whole_image_also_as_uint8(tiny_model, monkeypatch):
+    pred = predict(tiny_model, [gradient_photo(130, 90, seed=5)])[0]
+    expected = recombine(pred.L, render_ab(tiny_model, pred, 1.5))   # one strip: the whole image
+    assert len(strips.row_strips(130, 90)) == 1
+    few_row_strips(monkeypatch, 130, 90, rows=7)
+    got = render(tiny_model, pred, 1.5)
+    assert got.dtype == np.float32 and np.abs(got - expected).max() <= 1e-4
+    u8 = render(tiny_model, pred, 1.5, dtype=np.uint8)
+    assert u8.dtype == np.uint8 and u8.shape == (130, 90, 3)
+    diff = np.abs(u8.astype(int) - to_uint8(expected))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01   # only rounding ties may differ
+    with pytest.raises(ValueError):
+        render(tiny_model, pred, 1.5, dtype=np.float64)
+
+
 # ---------------------------------------------------------------- the chain
 
 
@@ -189,6 +247,22 @@ def test_png_and_jpeg_encoding():
     assert Image.open(io.BytesIO(encode_image(rgb, fmt="jpeg"))).format == "JPEG"
     with pytest.raises(ColorizeError):
         encode_image(rgb, fmt="gif")
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg"])
+def test_encoding_takes_uint8_as_well_as_float(fmt):
+    rgb = gradient_photo(20, 30, seed=7)
+    alpha = np.linspace(0, 1, 600, dtype=np.float32).reshape(20, 30)
+    assert encode_image(to_uint8(rgb), fmt=fmt) == encode_image(rgb, fmt=fmt)
+    from_uint8 = load_image("a." + fmt, encode_image(to_uint8(rgb), to_uint8(alpha), fmt))
+    from_float = roundtrip(rgb, alpha, fmt)
+    if fmt == "png":
+        np.testing.assert_array_equal(from_uint8.rgb, from_float.rgb)
+        np.testing.assert_array_equal(from_uint8.alpha, from_float.alpha)
+    else:   # composited over white from 8-bit alpha: at most one level apart before compression
+        assert np.abs(encode_module.over_white(to_uint8(rgb), to_uint8(alpha)).astype(int)
+                      - encode_module.over_white(rgb, alpha)).max() <= 1
+        assert np.abs(from_uint8.rgb - from_float.rgb).mean() < 2 / 255
 
 
 def test_jpeg_composites_transparency_over_white():

@@ -58,7 +58,7 @@ def ffmpeg_children():
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     d = tmp_path_factory.mktemp("clips")
-    c = {k: d / v for k, v in dict(audio="audio.mp4", gray="gray.mp4", odd="odd.mkv", rotated="rotated.mp4",
+    c = {k: d / v for k, v in dict(audio="audio.mp4", gray="gray.mp4", odd="odd:size.mkv", rotated="rotated.mp4",
                                    cut="cut.mp4", audio_only="audio.m4a", partial="partial.mp4",
                                    faststart="faststart.mp4").items()}
     # colour test pattern + sine tone, H.264/AAC
@@ -197,8 +197,7 @@ def test_bad_videos_are_one_line_errors(clips, tiny_model, tmp_path, kind, words
         colorize_video(src, out, tiny_model)
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith(str(src)) and words in msg, msg
-    assert not out.exists() and ffmpeg_children() == []
-    assert not out.parent.exists() or leftovers(out.parent) == []
+    assert not out.parent.exists() and ffmpeg_children() == []  # not even the output folder
 
 
 @pytest.mark.parametrize("limits, words", [(VideoLimits(max_seconds=0.5), "over the limit of 0.5 s"),
@@ -218,7 +217,21 @@ def test_never_overwrites_the_input(clips, tiny_model, tmp_path):
     assert src.read_bytes() == clips["gray"].read_bytes() and leftovers(tmp_path) == []
 
 
-def test_failed_encode_replaces_nothing(clips, tiny_model, tmp_path):
+def test_encoder_failure_is_one_line_naming_the_output(clips, tiny_model, tmp_path):
+    out = tmp_path / "enc.mp4"
+    with pytest.raises(ColorizeError) as e:
+        colorize_video(clips["gray"], out, tiny_model, preset="no-such-preset")
+    assert str(e.value).startswith(f"{out}: ") and "preset" in str(e.value) and "\n" not in str(e.value), str(e.value)
+    assert list(tmp_path.iterdir()) == [] and ffmpeg_children() == []
+
+
+def test_bad_vividness_is_refused_up_front(clips, tiny_model, tmp_path):
+    with pytest.raises(ColorizeError, match="vividness"):
+        colorize_video(clips["gray"], tmp_path / "v.mp4", tiny_model, vividness=7)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_job_replaces_nothing(clips, tiny_model, tmp_path):
     """An existing destination survives a failed job untouched."""
     out = tmp_path / "keep.mp4"
     out.write_bytes(b"previous result")

@@ -15,12 +15,16 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bins import rebalance_weights  # noqa: E402
 from network import ColorNet  # noqa: E402
 
 
 def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
     ck = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     bins = np.asarray(ck["bins"], np.float32)
+    prior_path = os.path.join(os.path.dirname(ckpt_path), "bins.json")
+    prior = np.asarray(json.load(open(prior_path))["prior"], np.float32)
+    log_weights = np.log(rebalance_weights(prior, ck["args"]["rebalance"]))
     model = ColorNet(len(bins), pretrained=False)
     model.load_state_dict(ck["model"])
     model.eval()
@@ -54,9 +58,12 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
         "onnx": "model.onnx",
         "sha256": sha,
         "input": {"name": "L", "range": [0, 100], "long_side": long_side, "multiple": 32},
-        "output": {"kind": "ab_logits", "stride": 4, "bins": bins.tolist()},
-        "vividness": {"default": vividness, "meaning": "0 = mean of the distribution; 1 = temperature 0.38; "
-                                                      "2 = temperature 0.15 and saturation x1.25"},
+        "output": {"kind": "ab_logits", "stride": 4, "bins": bins.tolist(),
+                   "log_rebalance_weights": [round(float(x), 5) for x in log_weights]},
+        "vividness": {"default": vividness,
+                      "meaning": "0 = mean of the posterior (rebalancing divided out: accurate, muted); "
+                                 "1 = rebalanced distribution at temperature 0.45 (vivid); "
+                                 "2 = temperature 0.25 and saturation x1.2"},
         "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
         "training_data": "34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, "
                          "flowers, mixed objects, BSDS500 (research-use terms; not redistributed)",
