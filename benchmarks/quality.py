@@ -164,6 +164,8 @@ def main():
     ap.add_argument("--no-bilinear", action="store_true", help="skip the bilinear-upsampling comparison")
     ap.add_argument("--long-side", type=int, default=0, help="override the network input size (long side)")
     ap.add_argument("--json", default="", help="also write the table here")
+    ap.add_argument("--record", action="store_true",
+                    help="store the default setting's row and the baseline in the model's model.json as 'quality'")
     args = ap.parse_args()
     model = ColorModel(args.model)
     if args.long_side:
@@ -183,6 +185,25 @@ def main():
     print_table(table, cf_truth, len(paths))
     if args.json:
         Path(args.json).write_text(json.dumps({"n": len(paths), "cf_truth": cf_truth, "rows": table}, indent=1))
+    if args.record:
+        record(model, table, cf_truth, len(paths), Path(args.data).name)
+
+
+def record(model, table, cf_truth, n, data_name):
+    """Write the measured quality at the default vividness into model.json (the ONNX file is untouched)."""
+    default = next(r for r in table if r["vividness"] == model.info.default_vividness and r["upsample"] == "guided")
+    baseline = table[0]
+    keys = ("psnr", "ssim", "cf", "dcf", "lpips", "fid")
+    path = model.info.folder / "model.json"
+    meta = json.loads(path.read_text())
+    meta["quality"] = {
+        "data": f"{n} held-out photos ({data_name}), each at its stored size, through the project's pipeline",
+        **{k: round(default[k], 3) for k in keys if k in default},
+        "cf_truth": round(cf_truth, 2),
+        "no_colour_baseline": {k: round(baseline[k], 3) for k in keys if k in baseline},
+    }
+    path.write_text(json.dumps(meta, indent=1))
+    print(f"recorded the quality at vividness {model.info.default_vividness:g} in {path}")
 
 
 if __name__ == "__main__":

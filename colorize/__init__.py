@@ -7,6 +7,7 @@ from .encode import encode_image, write_atomic
 from .errors import ColorizeError
 from .model import ColorModel, list_models, models_dir
 from .pipeline import colorize, predict, render
+from .video import VideoLimits, colorize_video, probe_video
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,5 @@ def load_default_model(name=None, threads=0):
 
 
 __all__ = ["ColorModel", "ColorizeError", "Photo", "colorize", "encode_image", "list_models",
-           "load_default_model", "load_image", "models_dir", "predict", "render", "write_atomic"]
+           "load_default_model", "load_image", "models_dir", "predict", "render", "write_atomic",
+           "VideoLimits", "colorize_video", "probe_video"]

@@ -178,6 +178,9 @@ class ColorModel:
             raise ColorizeError(path, "model weights are corrupt (SHA-256 does not match model.json)")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
+        # Idle worker threads sleep instead of spinning: on a shared 2-core machine (a Streamlit server,
+        # a video job with ffmpeg beside it) spinning halved throughput.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3  # errors only: ORT's warnings would break the CLI's one-line messages
         try:
