@@ -147,8 +147,16 @@ def wait_idle(page):
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
-def wait_for_result(page, vividness="1.00"):
+def default_vividness():
+    """The served model's default vividness, as the page's caption prints it."""
+    from colorize import list_models
+    infos, _ = list_models(BUNDLED.parent) if (BUNDLED / "model.json").is_file() else ([], [])
+    return f"{infos[0].default_vividness:.2f}" if infos else "1.00"
+
+
+def wait_for_result(page, vividness=None):
     """Wait until the three pictures are there, every picture has loaded and the script has finished."""
+    vividness = vividness or default_vividness()
     page.get_by_text("Original (").first.wait_for()
     page.get_by_text("What the network sees: lightness only").first.wait_for()
     caption = page.get_by_text(f"Colorized (vividness {vividness})").first
@@ -191,7 +199,7 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     page.locator(".st-key-vividness input[type=range]").focus()
     for _ in range(4):
         page.keyboard.press("ArrowRight")
-    wait_for_result(page, vividness="1.20")
+    wait_for_result(page, vividness=f"{float(default_vividness()) + 0.20:.2f}")
 
     name, data = download(page, "Colorized PNG")
     assert name == "browser-photo_colorized.png"
