@@ -21,8 +21,13 @@ def one_line_naming(excinfo, path, words):
 
 
 def edit_meta(folder, **changes):
+    """Rewrite keys of a model's model.json (None deletes the key)."""
     meta = json.loads((folder / "model.json").read_text())
-    meta.update(changes)
+    for k, v in changes.items():
+        if v is None:
+            del meta[k]
+        else:
+            meta[k] = v
     (folder / "model.json").write_text(json.dumps(meta))
 
 
@@ -64,13 +69,7 @@ def test_invalid_metadata(tmp_path, text, words):
 ])
 def test_incomplete_or_wrong_metadata(tmp_path, change, words):
     folder = build_tiny_model(tmp_path / "m")
-    meta = json.loads((folder / "model.json").read_text())
-    for k, v in change.items():
-        if v is None:
-            del meta[k]
-        else:
-            meta[k] = v
-    (folder / "model.json").write_text(json.dumps(meta))
+    edit_meta(folder, **change)
     with pytest.raises(ColorizeError) as excinfo:
         ColorModel(folder)
     one_line_naming(excinfo, folder / "model.json", words)
@@ -106,9 +105,8 @@ def test_garbage_weights_with_matching_checksum_cannot_be_loaded(tmp_path):
 
 def test_bins_that_do_not_match_the_network(tmp_path):
     folder = build_tiny_model(tmp_path / "m")
-    meta = json.loads((folder / "model.json").read_text())
-    meta["output"]["bins"] = BINS[:4]
-    (folder / "model.json").write_text(json.dumps(meta))
+    output = json.loads((folder / "model.json").read_text())["output"]
+    edit_meta(folder, output={**output, "bins": BINS[:4]})
     with pytest.raises(ColorizeError) as excinfo:
         ColorModel(folder)
     one_line_naming(excinfo, folder / "model.onnx", "outputs 5 channels but model.json describes 4")
@@ -178,10 +176,9 @@ def test_higher_vividness_gives_more_chroma(tiny_model):
 def test_prior_correction_divides_out_rebalancing_weights(tmp_path):
     """Vividness 0 on a rebalanced model = mean of (network distribution / rebalancing weights)."""
     folder = build_tiny_model(tmp_path / "m")
-    meta = json.loads((folder / "model.json").read_text())
     log_w = np.array([0.0, 1.5, -0.5, 0.7, 0.2], np.float32)
-    meta["output"]["log_rebalance_weights"] = log_w.tolist()
-    (folder / "model.json").write_text(json.dumps(meta))
+    output = json.loads((folder / "model.json").read_text())["output"]
+    edit_meta(folder, output={**output, "log_rebalance_weights": log_w.tolist()})
     model = ColorModel(folder)
     raw = np.random.default_rng(3).normal(0, 2, (1, len(BINS), 3, 3)).astype(np.float32)
     bins = np.array(BINS, np.float32)
