@@ -263,9 +263,7 @@ def run_video(upload, model, vividness, limits, colorize_video):
     bar = st.progress(0.0, text="Reading the video…")
 
     def on_progress(p):
-        left = "" if p.seconds_left is None else f", about {p.seconds_left:.0f} s left"
-        frac = min(1.0, p.done / p.total) if p.total else 0.0
-        bar.progress(frac, text=f"{p.done} of {p.total} frames{left}")
+        bar.progress(p.fraction, text=f"{p.done} of {p.total} frames, about {p.seconds_left:.0f} s left")
         return True
 
     try:
@@ -276,7 +274,7 @@ def run_video(upload, model, vividness, limits, colorize_video):
             data = dst.read_bytes()
         bar.empty()
         st.session_state["video-result"] = {"upload": upload.file_id, "data": data, "vividness": vividness,
-                                            "file_name": results.output_name(upload.name).rsplit(".", 1)[0] + ".mp4"}
+                                            "file_name": results.output_name(upload.name, "mp4")}
     except Exception as e:  # noqa: BLE001 - one line for the user, details in the log
         bar.empty()
         st.error(friendly(upload.name, e))

@@ -18,6 +18,7 @@ from .model import check_vividness, list_models, models_dir, sha256_of
 from .pipeline import predict, render
 from .progress import ProgressBar
 from .upsample import METHODS
+from .video import VideoLimits
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -147,7 +148,7 @@ def cmd_image(args):
 
 def cmd_video(args):
     from . import load_default_model
-    from .video import VideoLimits, colorize_video
+    from .video import colorize_video
     model = load_default_model(args.model)
     bar = ProgressBar(1, "colorizing video", stream=sys.stderr)
 
@@ -230,8 +231,10 @@ def build_parser():
     vi.add_argument("--vividness", type=float, default=None)
     vi.add_argument("--model", default=None)
     vi.add_argument("--no-stabilize", action="store_true", help="colorize each frame on its own (flickers)")
-    vi.add_argument("--max-seconds", type=float, default=120.0)
-    vi.add_argument("--max-pixels", type=int, default=1920 * 1080)
+    vi.add_argument("--max-seconds", type=float, default=VideoLimits.max_seconds,
+                    help=f"refuse videos longer than this (default {VideoLimits.max_seconds:g})")
+    vi.add_argument("--max-pixels", type=int, default=VideoLimits.max_pixels,
+                    help=f"refuse videos with larger frames (default {VideoLimits.max_pixels:,})")
     vi.set_defaults(func=cmd_video)
     mo = sub.add_parser("models", help="list the models and their metadata")
     mo.add_argument("--dir", default=None)

@@ -77,16 +77,29 @@ def encode_image(rgb, alpha=None, fmt="png", quality=95):
     return buf.getvalue()
 
 
+def open_temp(folder, suffix=TEMP_SUFFIX):
+    """(open file descriptor, path) of a new, empty hidden file in `folder`, for an output that is
+    renamed into place when complete (same folder: same file system, so the rename is atomic).
+
+    Created exclusively, with the usual permissions from the umask (mkstemp's would be 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:  # 48 random bits: a clash is next to impossible, but is not an error
+            continue
+
+
 def write_atomic(path, data):
     """Write bytes to path through a temporary file in the same folder, then rename.
 
     Readers see either the old file or the complete new one, and an interrupted write leaves
-    nothing behind. The file gets the usual permissions (umask), unlike mkstemp's 0600."""
+    nothing behind."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd, tmp = open_temp(folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -49,17 +49,9 @@ def recombine(L, ab, refine=2, tolerance=0.5):
     return out
 
 
-def recombine_planes(L, a, b, refine=2, tolerance=0.5):
-    """L, a, b (three H x W planes) -> RGB [0, 1] whose lightness is L (see recombine_strip)."""
-    out = np.empty(L.shape + (3,), np.float32)
-    for rows in row_strips(*L.shape):
-        out[rows] = recombine_strip(L[rows], a[rows], b[rows], refine, tolerance)
-    return out
-
-
 def recombine_strip(L, a, b, refine=2, tolerance=0.5):
     """L, a, b (three h x W planes) -> RGB [0, 1] whose lightness is L, made at once (for a strip;
-    recombine and recombine_planes work strip by strip so that no full-size float Lab is made).
+    recombine and the renderer work strip by strip so that no full-size float Lab is made).
 
     A colour outside the sRGB gamut would be clipped, which shifts its lightness and hue; instead
     its chroma is scaled down toward grey, per pixel, to (nearly) the most that sRGB can show at

@@ -200,9 +200,10 @@ class ColorModel:
     def name(self):
         return self.info.name
 
-    def network_size(self, height, width):
-        """Network input (h, w) for an image: long side to `long_side`, both multiples of `multiple`."""
-        m, s = self.info.multiple, self.info.long_side / max(height, width)
+    def network_size(self, height, width, long_side=None):
+        """Network input (h, w) for an image: long side to `long_side` (default: the model's own),
+        both multiples of `multiple`."""
+        m, s = self.info.multiple, (long_side or self.info.long_side) / max(height, width)
         return (max(m, int(round(height * s / m)) * m), max(m, int(round(width * s / m)) * m))
 
     def run(self, L_batch):

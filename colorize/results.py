@@ -104,9 +104,9 @@ def full_resolution(model, analysed, vividness=None, fmt="png"):
 
 
 def output_name(name, fmt="png"):
-    """'holiday/photo.jpg' -> 'photo_colorized.png'."""
+    """'holiday/photo.jpg' -> 'photo_colorized.png' (or .jpg, .mp4: the suffix of `fmt`)."""
     stem = PurePath(str(name).replace("\\", "/")).stem or "photo"
-    return f"{stem}_colorized.{'jpg' if fmt.lower() in ('jpg', 'jpeg') else 'png'}"
+    return f"{stem}_colorized.{'jpg' if fmt.lower() == 'jpeg' else fmt.lower()}"
 
 
 def unique_names(names):

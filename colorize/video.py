@@ -7,7 +7,6 @@ temporary file next to the destination and renamed at the very end: a failure, a
 Ctrl-C leaves no output, no temporary file and no ffmpeg process behind.
 """
 import os
-import secrets
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .encode import TEMP_SUFFIX, open_temp
 from .errors import ColorizeError
 from .lab import lightness
 from .model import check_vividness
@@ -87,7 +87,7 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
     tmp = _reserve_temp(folder)
     stabilizer = TemporalStabilizer() if stabilize else None
     max_frames = int(limits.max_seconds * info.fps) + 2
-    net_h, net_w = network_size(model, info.height, info.width, network_side)
+    net_h, net_w = model.network_size(info.height, info.width, network_side)
     start = time.monotonic()
     try:
         with FrameReader(info, queue_frames=2 * batch_frames) as reader, \
@@ -149,14 +149,6 @@ def frame_lightness(frame):
     return lightness(frame.astype(np.float32) * np.float32(1 / 255))
 
 
-def network_size(model, height, width, long_side=None):
-    """The network input (h, w) for frames of this size: like model.network_size, at `long_side`."""
-    if not long_side:
-        return model.network_size(height, width)
-    m, s = model.info.multiple, long_side / max(height, width)
-    return max(m, int(round(height * s / m)) * m), max(m, int(round(width * s / m)) * m)
-
-
 def _report(progress, src, done, info, start, final=False):
     if progress is None:
         return
@@ -168,19 +160,13 @@ def _report(progress, src, done, info, start, final=False):
 
 
 def _reserve_temp(folder):
-    """An empty, new file beside the destination (same file system, so the final rename is atomic).
-
-    Unlike mkstemp (0600) it gets the usual permissions from the umask."""
-    for _ in range(100):
-        path = os.path.join(folder, f".colorize-{secrets.token_hex(6)}.mp4.part")
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return path
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise ColorizeError(folder, f"cannot write the output video here ({e.strerror or e})") from None
-    raise ColorizeError(folder, "cannot create a temporary file here")
+    """An empty, new file beside the destination, for ffmpeg to write and us to rename at the end."""
+    try:
+        fd, path = open_temp(folder, ".mp4" + TEMP_SUFFIX)
+    except OSError as e:
+        raise ColorizeError(folder, f"cannot write the output video here ({e.strerror or e})") from None
+    os.close(fd)
+    return path
 
 
 def _check_destination(src, dst):

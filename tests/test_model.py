@@ -20,6 +20,13 @@ def one_line_naming(excinfo, path, words):
     assert words in msg, msg
 
 
+def loading_fails(folder, path, words):
+    """Loading the model in `folder` raises one line naming `path` and saying `words`."""
+    with pytest.raises(ColorizeError) as excinfo:
+        ColorModel(folder)
+    one_line_naming(excinfo, path, words)
+
+
 def edit_meta(folder, **changes):
     """Rewrite keys of a model's model.json (None deletes the key)."""
     meta = json.loads((folder / "model.json").read_text())
@@ -35,17 +42,13 @@ def edit_meta(folder, **changes):
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(tmp_path / "nothing-here")
-    one_line_naming(excinfo, tmp_path / "nothing-here", "model folder not found")
+    loading_fails(tmp_path / "nothing-here", tmp_path / "nothing-here", "model folder not found")
 
 
 def test_missing_metadata(tmp_path):
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.json").unlink()
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.json", "model metadata is missing")
+    loading_fails(folder, folder / "model.json", "model metadata is missing")
 
 
 @pytest.mark.parametrize("text,words", [("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object"),
@@ -53,9 +56,7 @@ def test_missing_metadata(tmp_path):
 def test_invalid_metadata(tmp_path, text, words):
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.json").write_text(text)
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.json", words)
+    loading_fails(folder, folder / "model.json", words)
 
 
 @pytest.mark.parametrize("change,words", [
@@ -70,17 +71,13 @@ def test_invalid_metadata(tmp_path, text, words):
 def test_incomplete_or_wrong_metadata(tmp_path, change, words):
     folder = build_tiny_model(tmp_path / "m")
     edit_meta(folder, **change)
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.json", words)
+    loading_fails(folder, folder / "model.json", words)
 
 
 def test_missing_weights(tmp_path):
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.onnx").unlink()
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.onnx", "model weights file is missing")
+    loading_fails(folder, folder / "model.onnx", "model weights file is missing")
 
 
 def test_corrupted_weights_fail_the_checksum(tmp_path):
@@ -88,9 +85,7 @@ def test_corrupted_weights_fail_the_checksum(tmp_path):
     data = bytearray((folder / "model.onnx").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (folder / "model.onnx").write_bytes(bytes(data))
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.onnx", "corrupt (SHA-256 does not match model.json)")
+    loading_fails(folder, folder / "model.onnx", "corrupt (SHA-256 does not match model.json)")
 
 
 def test_garbage_weights_with_matching_checksum_cannot_be_loaded(tmp_path):
@@ -98,18 +93,14 @@ def test_garbage_weights_with_matching_checksum_cannot_be_loaded(tmp_path):
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.onnx").write_bytes(b"definitely not a protobuf" * 10)
     edit_meta(folder, sha256=hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest())
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.onnx", "cannot be loaded")
+    loading_fails(folder, folder / "model.onnx", "cannot be loaded")
 
 
 def test_bins_that_do_not_match_the_network(tmp_path):
     folder = build_tiny_model(tmp_path / "m")
     output = json.loads((folder / "model.json").read_text())["output"]
     edit_meta(folder, output={**output, "bins": BINS[:4]})
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, folder / "model.onnx", "outputs 5 channels but model.json describes 4")
+    loading_fails(folder, folder / "model.onnx", "outputs 5 channels but model.json describes 4")
 
 
 def test_list_models_reports_broken_folders_and_keeps_good_ones(tmp_path):
