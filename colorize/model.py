@@ -3,6 +3,10 @@
 The network maps L (N x 1 x H x W, 0..100) to either logits over a/b bins ("ab_logits") or a/b
 directly ("ab"), at 1/stride of the input's side. `to_ab` turns that raw output into a/b for a
 vividness setting, so changing vividness never re-runs the network.
+
+A model whose model.json has a "hints" block also takes colour hints: two more inputs, Lab a/b at
+hinted pixels (N x 2 x H x W) and a mask of where they are (N x 1 x H x W), named in that block
+(see colorize.hints). All-zero hint inputs mean "no hints"; a model without the block takes L only.
 """
 import hashlib
 import json
@@ -34,6 +38,15 @@ def models_dir():
     return here
 
 
+@dataclass(frozen=True)
+class HintInputs:
+    """model.json's "hints" block: the names of the two hint inputs and the painted square's side."""
+    ab_input: str      # N x 2 x H x W, Lab a/b at hinted pixels, 0 elsewhere
+    mask_input: str    # N x 1 x H x W, 1 where a hint is, 0 elsewhere
+    patch: int         # side, in network-input pixels, of the square painted around each hint (odd)
+    meaning: str = ""
+
+
 @dataclass
 class ModelInfo:
     """What model.json says about a model."""
@@ -49,10 +62,16 @@ class ModelInfo:
     default_vividness: float
     prior_correction: np.ndarray | None = None  # per-bin log class-rebalancing weights the network was trained with
     meta: dict = field(repr=False, default_factory=dict)
+    hints: HintInputs | None = None   # None: the network takes L only
 
     @property
     def onnx_path(self):
         return self.folder / self.onnx
+
+    @property
+    def takes_hints(self):
+        """Whether the network takes colour hints besides L."""
+        return self.hints is not None
 
 
 def read_info(folder):
@@ -108,7 +127,30 @@ def _info_from_meta(folder, meta):
     return ModelInfo(folder=folder, name=str(meta["name"]), onnx=str(meta["onnx"]), sha256=sha,
                      long_side=long_side, multiple=multiple,
                      output_kind=kind, stride=int(out.get("stride", 4)), bins=bins,
-                     default_vividness=default_vividness, prior_correction=correction, meta=meta)
+                     default_vividness=default_vividness, prior_correction=correction, meta=meta,
+                     hints=_hint_inputs(meta_path, meta))
+
+
+def _hint_inputs(meta_path, meta):
+    """model.json's optional "hints" block, checked, or None when there is none."""
+    if "hints" not in meta:
+        return None
+    block = meta["hints"]
+    if not isinstance(block, dict):
+        raise ColorizeError(meta_path, 'hints must be an object like {"ab_input": "hint_ab", '
+                                       '"mask_input": "hint_mask", "patch": 3}')
+    names = []
+    for key in ("ab_input", "mask_input"):
+        name = block.get(key)
+        if not isinstance(name, str) or not name.strip():
+            raise ColorizeError(meta_path, f"hints.{key} must name one of the network's inputs")
+        names.append(name)
+    if names[0] == names[1]:
+        raise ColorizeError(meta_path, "hints.ab_input and hints.mask_input must name two different inputs")
+    patch = block.get("patch")
+    if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1 or patch % 2 == 0:
+        raise ColorizeError(meta_path, f"hints.patch must be an odd whole number of pixels (1, 3, 5...), not {patch!r}")
+    return HintInputs(ab_input=names[0], mask_input=names[1], patch=patch, meaning=str(block.get("meaning", "")))
 
 
 def list_models(root=None):
@@ -188,17 +230,48 @@ class ColorModel:
         except Exception as e:  # noqa: BLE001 - ORT raises its own types for bad files
             raise ColorizeError(path, f"model weights cannot be loaded ({str(e).splitlines()[0]})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ColorizeError(path, "the network must take one N x 1 x H x W input (L)")
+        self.input_name, self.hint_names = self._check_inputs(path, inputs)
         channels = outputs[0].shape[1] if len(outputs[0].shape) == 4 else None
         expected = 2 if self.info.output_kind == "ab" else len(self.info.bins)
         if isinstance(channels, int) and channels != expected:
             raise ColorizeError(path, f"the network outputs {channels} channels but model.json describes {expected}")
-        self.input_name = inputs[0].name
+
+    def _check_inputs(self, path, inputs):
+        """The L input's name and the (hint_ab, hint_mask) names (or None), checked against model.json."""
+        hints = self.info.hints
+        names = [i.name for i in inputs]
+        if hints is None:
+            if len(inputs) == 3:
+                raise ColorizeError(path, f"the network takes 3 inputs ({', '.join(names)}) but model.json "
+                                          "has no hints block describing the colour hint inputs")
+            if len(inputs) != 1 or len(inputs[0].shape) != 4:
+                raise ColorizeError(path, "the network must take one N x 1 x H x W input (L)")
+            return inputs[0].name, None
+        wanted = (hints.ab_input, hints.mask_input)
+        if len(inputs) != 3 or not set(wanted) <= set(names):
+            raise ColorizeError(path, f"model.json describes hint inputs {wanted[0]} and {wanted[1]} besides L, "
+                                      f"but the network's inputs are {', '.join(names)}")
+        by_name = {i.name: i for i in inputs}
+        L_name = next(n for n in names if n not in wanted)
+        for name, channels in ((L_name, 1), (hints.ab_input, 2), (hints.mask_input, 1)):
+            shape = by_name[name].shape
+            if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != channels):
+                raise ColorizeError(path, f"the network's input {name} must be N x {channels} x H x W")
+        return L_name, wanted
 
     @property
     def name(self):
         return self.info.name
+
+    @property
+    def takes_hints(self):
+        """Whether this model takes colour hints (model.json has a "hints" block)."""
+        return self.hint_names is not None
+
+    @property
+    def hint_patch(self):
+        """Side, in network-input pixels, of the square painted around each hint (None: no hints)."""
+        return self.info.hints.patch if self.info.hints else None
 
     def network_size(self, height, width, long_side=None):
         """Network input (h, w) for an image: long side to `long_side` (default: the model's own),
@@ -206,10 +279,29 @@ class ColorModel:
         m, s = self.info.multiple, (long_side or self.info.long_side) / max(height, width)
         return (max(m, int(round(height * s / m)) * m), max(m, int(round(width * s / m)) * m))
 
-    def run(self, L_batch):
-        """L (N x H x W float32, 0..100, one size) -> raw network output (N x C x H/stride x W/stride)."""
+    def run(self, L_batch, hint_ab=None, hint_mask=None):
+        """L (N x H x W float32, 0..100, one size) -> raw network output (N x C x H/stride x W/stride).
+
+        A hint-taking model also gets hint_ab (N x 2 x H x W, Lab a/b) and hint_mask (N x 1 x H x W);
+        left out, they are zeros (no hints). Giving them to a model without hint inputs is a ColorizeError."""
         x = np.ascontiguousarray(L_batch, np.float32)[:, None]
-        return self.session.run(None, {self.input_name: x})[0]
+        feed = {self.input_name: x}
+        if (hint_ab is None) != (hint_mask is None):
+            raise ValueError("give both hint_ab and hint_mask, or neither")
+        if not self.takes_hints:
+            if hint_ab is not None:
+                raise ColorizeError("hints", f"model {self.name} does not take colour hints")
+            return self.session.run(None, feed)[0]
+        n, h, w = x.shape[0], x.shape[2], x.shape[3]
+        if hint_ab is None:
+            hint_ab, hint_mask = np.zeros((n, 2, h, w), np.float32), np.zeros((n, 1, h, w), np.float32)
+        hint_ab = np.ascontiguousarray(hint_ab, np.float32)
+        hint_mask = np.ascontiguousarray(hint_mask, np.float32)
+        if hint_ab.shape != (n, 2, h, w) or hint_mask.shape != (n, 1, h, w):
+            raise ValueError(f"hint maps must be {n} x 2 x {h} x {w} and {n} x 1 x {h} x {w}, "
+                             f"not {hint_ab.shape} and {hint_mask.shape}")
+        feed[self.hint_names[0]], feed[self.hint_names[1]] = hint_ab, hint_mask
+        return self.session.run(None, feed)[0]
 
     def to_ab(self, raw, vividness=None):
         """Raw output (N x C x h x w) -> a/b (N x 2 x h x w) at the given vividness."""

@@ -4,12 +4,17 @@
 image at any vividness; the result always keeps the input's own full-resolution L. Full-resolution
 steps go strip by strip (colorize.strips): besides its input and output, rendering a 12 MP photo
 needs a few tens of MB, not several full-size float images.
+
+Colour hints (colorize.hints) go into the network run, so a prediction made with hints holds
+their effect in its raw output: rendering it again at another vividness still does not re-run it.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from .encode import to_uint8
+from .errors import ColorizeError
+from .hints import Hint, check_hints, hint_maps
 from .lab import lightness, recombine_strip
 from .upsample import Upsampler, resize, upsample_ab
 
@@ -18,6 +23,7 @@ from .upsample import Upsampler, resize, upsample_ab
 class Prediction:
     L: np.ndarray    # H x W full-resolution lightness of the input, 0..100
     raw: np.ndarray  # C x h x w network output (logits over a/b bins, or a/b)
+    hints: tuple = ()  # the colour hints (colorize.hints.Hint) the network was given, in photo pixels
 
 
 def network_input(model, L):
@@ -25,23 +31,48 @@ def network_input(model, L):
     return resize(L, w, h)
 
 
-def predict_L(model, Ls):
-    """Run the network on several L images; images sharing a network input size go in one call."""
+def checked_hints(model, Ls, hints):
+    """One tuple of checked Hints per image (empty: none); ColorizeError for bad hints or a model
+    that takes none."""
+    if hints is None:
+        return [()] * len(Ls)
+    hints = [h if h is None or isinstance(h, (list, tuple, str, Hint)) else list(h) for h in hints]
+    if len(hints) != len(Ls):
+        raise ValueError(f"hints must hold one list (or None) per image: {len(Ls)} images, {len(hints)} lists")
+    if any(h for h in hints) and not getattr(model, "takes_hints", False):
+        raise ColorizeError("hints", f"model {model.name} does not take colour hints")
+    return [check_hints(h, L.shape[1], L.shape[0]) for L, h in zip(Ls, hints)]
+
+
+def predict_L(model, Ls, hints=None):
+    """Run the network on several L images; images sharing a network input size go in one call.
+
+    hints: None, or one list per image (None or [] for an image without hints) of colour hints in
+    that image's pixel coordinates: (x, y, (r, g, b)) or (x, y, '#RRGGBB') or colorize.hints.Hint."""
+    per_image = checked_hints(model, Ls, hints)
     inputs = [network_input(model, L) for L in Ls]
     raws = [None] * len(Ls)
     groups = {}
     for i, x in enumerate(inputs):
         groups.setdefault(x.shape, []).append(i)
-    for idx in groups.values():
-        out = model.run(np.stack([inputs[i] for i in idx]))
+    for shape, idx in groups.items():
+        if any(per_image[i] for i in idx):
+            maps = [hint_maps(per_image[i], Ls[i].shape, shape, model.hint_patch) for i in idx]
+            out = model.run(np.stack([inputs[i] for i in idx]),
+                            np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps]))
+        else:
+            out = model.run(np.stack([inputs[i] for i in idx]))   # a hint model gets zeros: no hints
         for j, i in enumerate(idx):
             raws[i] = out[j]
-    return [Prediction(L, raw) for L, raw in zip(Ls, raws)]
+    return [Prediction(L, raw, h) for L, raw, h in zip(Ls, raws, per_image)]
 
 
-def predict(model, rgbs):
-    """RGB images (H x W x 3, [0, 1]) -> Predictions. Colour inputs are colorized from L alone."""
-    return predict_L(model, [lightness(rgb) for rgb in rgbs])
+def predict(model, rgbs, hints=None):
+    """RGB images (H x W x 3, [0, 1]) -> Predictions. Colour inputs are colorized from L alone.
+
+    hints: None, or one list per image of colour hints (x, y, (r, g, b) or '#RRGGBB') in that
+    image's own pixels (x right, y down, 0-based); the model must take hints (model.takes_hints)."""
+    return predict_L(model, [lightness(rgb) for rgb in rgbs], hints)
 
 
 def render_ab(model, prediction, vividness=None, upsample="guided"):
@@ -64,6 +95,9 @@ def render(model, prediction, vividness=None, upsample="guided", dtype=np.float3
     return out
 
 
-def colorize(model, rgb, vividness=None, upsample="guided"):
-    """One RGB image -> colorized RGB, same size."""
-    return render(model, predict(model, [rgb])[0], vividness, upsample)
+def colorize(model, rgb, vividness=None, upsample="guided", hints=None):
+    """One RGB image -> colorized RGB, same size.
+
+    hints: optional list of colour hints for this image, e.g. [(120, 45, (51, 102, 204)),
+    (10, 200, '#aa3300')], at pixel (x, y) of the image; for models that take hints."""
+    return render(model, predict(model, [rgb], None if hints is None else [hints])[0], vividness, upsample)

