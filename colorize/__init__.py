@@ -2,9 +2,10 @@
 
 The library never imports Streamlit; `app.py` and the CLI (`python -m colorize`) are thin layers on it.
 """
-from .decode import Photo, load_image
+from .decode import Photo, PhotoMeta, load_image
 from .encode import encode_image, write_atomic
 from .errors import ColorizeError
+from .hints import Hint
 from .model import ColorModel, list_models, models_dir
 from .pipeline import colorize, predict, render
 from .video import VideoLimits, colorize_video, probe_video
@@ -25,6 +26,6 @@ def load_default_model(name=None, threads=0):
     return ColorModel(infos[0].folder, threads)
 
 
-__all__ = ["ColorModel", "ColorizeError", "Photo", "colorize", "encode_image", "list_models",
+__all__ = ["ColorModel", "ColorizeError", "Hint", "Photo", "PhotoMeta", "colorize", "encode_image", "list_models",
            "load_default_model", "load_image", "models_dir", "predict", "render", "write_atomic",
            "VideoLimits", "colorize_video", "probe_video"]

@@ -2,85 +2,34 @@
 
 Every problem with one input is one line on stderr naming the file; the batch goes on, and the
 exit status is non-zero if anything failed. Outputs are written atomically and never over an input.
+`image` runs colorize.batch: one process per core (--workers) or a Dask cluster (--cluster), outputs
+already there skipped (so a rerun resumes), and --manifest records what became of every input.
 """
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
-from .decode import DEFAULT_MAX_PIXELS, describe_pixels, load_image, one_line
-from .encode import FORMATS, encode_image, write_atomic
+from .batch import (Manifest, PhotoSettings, collect_jobs, default_workers, find_model, plan_batch, run_batch,
+                    suffix_format)
+from .decode import DEFAULT_MAX_PIXELS, one_line
 from .errors import ColorizeError
+from .hints import parse_hint_arg
 from .model import check_vividness, list_models, models_dir, sha256_of
-from .pipeline import predict, render
 from .progress import ProgressBar
 from .upsample import METHODS
 from .video import VideoLimits
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-
-
-def image_files(folder, skip=None):
-    """Image files under folder, recursively and sorted; hidden files and the `skip` folder left out."""
-    found = []
-    for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (skip is None or Path(here, d).resolve() != skip))
-        found += [Path(here, f) for f in files
-                  if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
-    return sorted(found)
-
-
-def suffix_format(path):
-    """'png' or 'jpg' when a path ends in an output format's suffix, else None."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return {"jpeg": "jpg"}.get(suffix, suffix) if suffix in FORMATS and not Path(path).is_dir() else None
-
-
-def collect_jobs(inputs, out, fmt):
-    """(input path, output path) pairs: folders recursively, keeping their sub-folder layout.
-
-    Returns the jobs and one-line problems: missing inputs, outputs that would overwrite an
-    input, and two inputs that would write the same output."""
-    out = Path(out)
-    out_resolved = out.resolve()
-    single_file_target = len(inputs) == 1 and Path(inputs[0]).is_file() and suffix_format(out) is not None
-    jobs, problems = [], []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            # An output folder inside an input folder is not read back as input on a second run.
-            inside = out_resolved != item.resolve() and out_resolved.is_relative_to(item.resolve())
-            files = image_files(item, skip=out_resolved if inside else None)
-            jobs += [(p, out / p.relative_to(item).with_suffix("." + fmt)) for p in files]
-        elif item.is_file():
-            jobs.append((item, out if single_file_target else out / (item.stem + "." + fmt)))
-        elif item.exists():
-            problems.append(f"{item}: is neither a file nor a folder")
-        else:
-            problems.append(f"{item}: no such file or folder")
-    inputs_resolved = {p.resolve() for p, _ in jobs}
-    claimed = {}
-    safe = []
-    for src, dst in jobs:
-        target = dst.resolve()
-        if target in inputs_resolved:
-            problems.append(f"{src}: output {dst} would overwrite an input; choose another -o folder")
-        elif target in claimed:
-            problems.append(f"{src}: output {dst} is already written from {claimed[target]}; "
-                            "colorize one of them separately")
-        else:
-            claimed[target] = src
-            safe.append((src, dst))
-    return safe, problems
-
 
 def output_format(args):
     """The output format: --format, else an output file's suffix, else PNG."""
-    chosen = {"jpeg": "jpg"}.get(args.format, args.format)
+    chosen = {"jpeg": "jpg", "tiff": "tif"}.get(args.format, args.format)
     implied = suffix_format(args.output)
+    implied = {"tiff": "tif"}.get(implied, implied)
     if implied is None:
         return chosen or "png"
     if not (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()):
@@ -91,59 +40,61 @@ def output_format(args):
     return implied
 
 
-def colorize_file(model, src, dst, fmt, args):
-    """One input file to one output file; returns a note for the user (or "")."""
-    photo = load_image(src, max_pixels=args.max_pixels)
-    result = render(model, predict(model, [photo.rgb])[0], args.vividness, args.upsample, dtype=np.uint8)
-    data = encode_image(result, photo.alpha, fmt)
-    try:
-        write_atomic(dst, data)
-    except OSError as e:
-        raise ColorizeError(dst, f"cannot be written ({e.strerror or one_line(e)})") from None
-    return photo.note
-
-
 def cmd_image(args):
-    from . import load_default_model
     if args.vividness is not None:
         args.vividness = check_vividness(args.vividness)
     if args.max_pixels < 1:
         raise ColorizeError("--max-pixels", "must be a positive number of pixels")
+    args.hints = [parse_hint_arg(h) for h in args.hint or []]
+    if args.hints and not (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()):
+        raise ColorizeError("--hint", "hint coordinates belong to one image: give a single input file, "
+                                      "not several files or a folder")
+    if args.workers is not None and args.workers < 1:
+        raise ColorizeError("--workers", "must be at least 1")
+    if args.workers is not None and args.cluster not in (None, "local"):
+        raise ColorizeError("--workers", f"sets how many local processes to run; the cluster at {args.cluster} "
+                                         "has its own workers")
     fmt = output_format(args)
     jobs, problems = collect_jobs(args.inputs, args.output, fmt)
     for p in problems:
         print(p, file=sys.stderr)
     if not jobs:
+        Manifest(args.manifest, plan_batch([], problems).rows).write()
         print("nothing to colorize" + ("" if problems else ": no image files found in the inputs"), file=sys.stderr)
         return 1
-    model = load_default_model(args.model)
-    bar = ProgressBar(len(jobs), "colorizing", stream=sys.stderr)
-    failed = 0
+    info = find_model(args.model)
+    if args.hints and not info.takes_hints:
+        raise ColorizeError("--hint", f"model {info.name} does not take colour hints (see `colorize models`)")
+    settings = PhotoSettings.for_model(info, fmt=fmt, vividness=args.vividness, upsample=args.upsample,
+                                       max_pixels=args.max_pixels, hints=tuple(args.hints))
+    batch = plan_batch(jobs, problems, overwrite=args.overwrite)
+    skipped = batch.count("skipped")
+    if skipped:
+        print(f"{skipped} of {len(jobs)} outputs are already there: skipped (--overwrite redoes them)", file=sys.stderr)
+    bar = ProgressBar(len(batch.todo), "colorizing", stream=sys.stderr)
+    finished = 0
+
+    def on_outcome(outcome):
+        nonlocal finished
+        finished += 1
+        bar.update(finished, note=Path(outcome.source).name)
+        if outcome.error:
+            bar.message(outcome.error)
+        elif outcome.note:
+            bar.message(f"{outcome.source}: {outcome.note}")
+
     try:
-        for i, (src, dst) in enumerate(jobs):
-            bar.update(i, note=src.name)
-            try:
-                note = colorize_file(model, src, dst, fmt, args)
-                if note:
-                    bar.message(f"{src}: {note}")
-            except ColorizeError as e:
-                failed += 1
-                bar.message(str(e))
-            except MemoryError:
-                failed += 1
-                bar.message(f"{src}: not enough memory to colorize this image (try a smaller one, "
-                            f"or lower --max-pixels from {describe_pixels(args.max_pixels)})")
-            except Exception as e:  # noqa: BLE001 - one odd file must not stop the batch
-                failed += 1
-                bar.message(f"{src}: could not be colorized ({type(e).__name__}: {one_line(e)})")
-        bar.update(len(jobs))
+        bar.update(0)
+        run_batch(batch, settings, workers=args.workers or default_workers(), cluster=args.cluster,
+                  manifest=args.manifest, on_outcome=on_outcome)
     finally:
         bar.close()
-    done = len(jobs) - failed
-    total = len(jobs) + len(problems)
+    done, failed = batch.count("done"), batch.count("failed")
+    total = len(batch.rows)
+    extra = ", ".join(([f"{skipped} already there"] if skipped else []) + ([f"{failed} failed"] if failed else []))
     print(f"colorized {done} of {total} image{'s' * (total != 1)} into {args.output}"
-          + (f" ({total - done} failed)" if total - done else ""), file=sys.stderr)
-    return 1 if failed or problems else 0
+          + (f" ({extra})" if extra else ""), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_video(args):
@@ -193,6 +144,11 @@ def cmd_models(args):
             print(f"    output: a/b at 1/{info.stride} of the input side")
         print(f"    input: L, long side {info.long_side} (multiple of {info.multiple}); "
               f"default vividness {info.default_vividness:g}")
+        if info.takes_hints:
+            print(f"    colour hints: yes (inputs {info.hints.ab_input} and {info.hints.mask_input}, "
+                  f"{info.hints.patch}x{info.hints.patch} px per hint; --hint X,Y,#RRGGBB)")
+        else:
+            print("    colour hints: no")
         for key, label in (("description", ""), ("license", "licence: "), ("training_data", "trained on: ")):
             if m.get(key):
                 print(f"    {label}{m[key]}")
@@ -216,14 +172,29 @@ def build_parser():
                                     "Each output has its input's base name; inputs are never overwritten.")
     im.add_argument("inputs", nargs="+", help="image files or folders")
     im.add_argument("-o", "--output", required=True,
-                    help="output folder (or, for one input file, an output file name ending in .png/.jpg)")
-    im.add_argument("--format", choices=["png", "jpg", "jpeg"], default=None,
+                    help="output folder (or, for one input file, an output file name ending in .png/.jpg/.tif)")
+    im.add_argument("--format", choices=["png", "jpg", "jpeg", "tif", "tiff"], default=None,
                     help="output format (default: PNG, or the output file name's)")
     im.add_argument("--vividness", type=float, default=None, help="0 (muted) .. 2 (vivid); default from the model")
     im.add_argument("--model", default=None, help="model name or folder name (see `colorize models`)")
     im.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                     help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS:,})")
     im.add_argument("--upsample", choices=METHODS, default="guided", help="how colour is brought to full size")
+    im.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
+                    help="colour hint: pixel X,Y of the (upright) input image is about this colour; repeatable; "
+                         "one input file only; for models that take hints (see `colorize models`)")
+    im.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="local processes colorizing at once (default: one per core); with --cluster local, "
+                         "its workers")
+    im.add_argument("--cluster", default=None, metavar="tcp://HOST:8786",
+                    help="run on this Dask scheduler (inputs and outputs on storage every worker sees), or "
+                         "'local' to start a LocalCluster on this machine; needs pip install \".[cluster]\"")
+    im.add_argument("--manifest", default=None, metavar="FILE.csv",
+                    help="record every input with its output, status (done/skipped/failed/pending), error "
+                         "and seconds; kept up to date while the batch runs")
+    im.add_argument("--overwrite", action="store_true",
+                    help="colorize again photos whose output is already there (by default they are skipped, "
+                         "so a rerun resumes an interrupted batch)")
     im.set_defaults(func=cmd_image)
     vi = sub.add_parser("video", help="colorize a video into a browser-playable H.264 mp4 with its audio")
     vi.add_argument("input")
@@ -242,17 +213,57 @@ def build_parser():
     return ap
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (kill, timeout, docker stop, a closed terminal): raised in the main thread
+    like Ctrl-C's KeyboardInterrupt, so the same clean-up runs (no temporary file, no ffmpeg left)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+_stopped_by = []  # the signal that stopped this run, if any
+
+
+def _stop(signum, frame):
+    for sig in STOP_SIGNALS:  # a second signal must not interrupt the clean-up of the first
+        signal.signal(sig, signal.SIG_IGN)
+    _stopped_by.append(signum)
+    raise Stopped(signum)
+
+
+@contextmanager
+def stopping_on_signals():
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does, while inside; the old handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     # Decoders warn about oddities of files they still read; on the command line that would be
     # stray lines, while real problems already arrive as one-line errors.
     warnings.simplefilter("ignore")
+    _stopped_by.clear()
     try:
-        return args.func(args)
+        with stopping_on_signals():
+            return args.func(args)
     except ColorizeError as e:
         print(str(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if _stopped_by:
+            name = signal.Signals(_stopped_by[0]).name
+            print(f"stopped by {name}", file=sys.stderr)
+            return 128 + _stopped_by[0]
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - a command line tool answers in one line, not a traceback

@@ -1,40 +1,80 @@
-"""Decode any common still image into float32 RGB in [0, 1], upright, with its alpha kept aside.
+"""Decode any common still image into float32 sRGB in [0, 1], upright, with its alpha kept aside.
 
-Every failure becomes a ColorizeError naming the file: empty, truncated, not an image, or too
-large (checked from the header, before any pixel is decoded, so a decompression bomb costs nothing).
+Every failure becomes a ColorizeError naming the file: empty, truncated, not an image, too large,
+or too costly to decode. Both are checked before any pixel is decoded: the size from the header
+(so a decompression bomb costs nothing), the cost from the file's structure (colorize.precheck:
+a progressive JPEG with thousands of scans, a JPEG far too short for its header's size, files made
+of millions of tiny chunks). Pillow's process-wide settings (its own bomb limit) are left alone.
+
+Colour: an embedded ICC profile is applied (colorize.profiles), so the pixels are sRGB. Float images
+must hold finite numbers; outside [0, 1] they are stretched to it, with a note. Kept for the
+outputs: the EXIF dates and the resolution (PhotoMeta); nothing else of the original's metadata.
 """
 import io
+import math
 import os
-from dataclasses import dataclass
+import re
+import struct
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .errors import ColorizeError
+from .precheck import MAX_TIFF_PAGES, Refused, check_image_bytes
+from .profiles import apply_grey_curve, open_input_profile
 
 DEFAULT_MAX_PIXELS = 40_000_000
-Image.MAX_IMAGE_PIXELS = None  # our own limit (max_pixels) is checked first, with a clearer message
 SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF, GIF"
 # Only these PIL readers are tried: others (EPS runs Ghostscript, for one) are needless attack surface.
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF")  # JPEG also opens MPO
 ORIENTATION_TAG = 0x0112
+DATETIME_TAG, EXIF_IFD, DATETIME_ORIGINAL_TAG = 0x0132, 0x8769, 0x9003
+EXIF_DATE = re.compile(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d")
 # A file far larger than its pixels could need is refused before it is read into memory:
 # 8 bytes per pixel covers uncompressed 16-bit RGBA, plus room for metadata.
 BYTES_PER_PIXEL_LIMIT = 8
 METADATA_ALLOWANCE = 16 << 20
 
 
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What outputs keep of the original's metadata: when it was taken and its resolution. Nothing
+    else (no GPS position, no camera serial number; no orientation: outputs are already upright)."""
+    dpi: tuple[float, float] | None = None  # (x, y) dots per inch, of the upright image
+    date_original: str | None = None        # EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS"
+    date: str | None = None                 # EXIF DateTime (when the file was last changed)
+
+    @property
+    def exif_date(self):
+        """When the photo was taken, if the file says (else when it was last changed), or None."""
+        return self.date_original or self.date
+
+
 @dataclass
 class Photo:
     name: str             # where it came from, for messages and output names
-    rgb: np.ndarray       # H x W x 3 float32 in [0, 1]
+    rgb: np.ndarray       # H x W x 3 float32 sRGB in [0, 1]
     alpha: np.ndarray | None = None  # H x W float32 in [0, 1], put back on output
     note: str = ""        # something the user should know (e.g. "first frame of 12 used")
+    meta: PhotoMeta = field(default_factory=PhotoMeta)
 
     @property
     def size(self):
         return self.rgb.shape[1], self.rgb.shape[0]
+
+    @property
+    def dpi(self):
+        return self.meta.dpi
+
+    @property
+    def exif_date(self):
+        return self.meta.exif_date
+
+
+class _BadPixels(ValueError):
+    """Pixel values that cannot be turned into a picture (said to the user as they are)."""
 
 
 def describe_pixels(n):
@@ -42,13 +82,16 @@ def describe_pixels(n):
     return f"{n / 1e6:.3g} MP" if n >= 1e5 else f"{int(n):,} pixels"
 
 
+def _check_file_size(name, size, max_pixels):
+    limit = max_pixels * BYTES_PER_PIXEL_LIMIT + METADATA_ALLOWANCE
+    if size > limit:
+        raise ColorizeError(name, f"the file is {size / 1e6:.0f} MB, too large for an image of at most "
+                                  f"{describe_pixels(max_pixels)}")
+
+
 def read_bytes(path, max_pixels=DEFAULT_MAX_PIXELS):
     try:
-        size = os.path.getsize(path)
-        limit = max_pixels * BYTES_PER_PIXEL_LIMIT + METADATA_ALLOWANCE
-        if size > limit:
-            raise ColorizeError(path, f"the file is {size / 1e6:.0f} MB, too large for an image of at most "
-                                      f"{describe_pixels(max_pixels)}")
+        _check_file_size(path, os.path.getsize(path), max_pixels)
         with open(path, "rb") as f:
             return f.read()
     except IsADirectoryError:
@@ -70,31 +113,44 @@ def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
         data = read_bytes(name, max_pixels)
     if len(data) == 0:
         raise ColorizeError(name, "the file is empty (0 bytes)")
+    _check_file_size(name, len(data), max_pixels)
     try:
-        im = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
-    except UnidentifiedImageError:
-        raise ColorizeError(name, f"is not an image this app can read (supported: {SUPPORTED})") from None
-    except Exception as e:  # noqa: BLE001 - any header parse failure is a bad file
-        raise ColorizeError(name, f"the image header is unreadable ({one_line(e)})") from None
+        counted_frames = check_image_bytes(data)
+    except Refused as e:
+        raise ColorizeError(name, str(e)) from None
+    im = _open(name, data)
     w, h = im.size
     if w < 1 or h < 1:
         raise ColorizeError(name, f"has no pixels ({w}x{h})")
     if w * h > max_pixels:
         raise ColorizeError(name, f"is {w}x{h} = {describe_pixels(w * h)}, over the limit of "
                                   f"{describe_pixels(max_pixels)}")
-    note = ""
+    notes = []
     try:
-        frames = getattr(im, "n_frames", 1)
-        if frames > 1:
-            im.seek(0)
-            if im.format != "MPO":  # a camera JPEG with extra views (stereo, depth) is just a photo
-                note = f"first frame of {frames} used"
+        # GIF and TIFF frames were counted by check_image_bytes (Pillow would walk them all, slowly)
+        frames = counted_frames or getattr(im, "n_frames", 1)
+        if im.format == "TIFF" and frames > MAX_TIFF_PAGES:  # counting stopped there
+            notes.append(f"first frame of more than {MAX_TIFF_PAGES:,} used")
+        elif frames > 1 and im.format != "MPO":  # a camera JPEG with extra views (stereo, depth) is just a photo
+            notes.append(f"first frame of {frames} used")
         deep = _is_deep_colour(im)
         im.load()  # decodes, and raises on truncated or damaged data before anything else reads it
-        orientation = _orientation(im)
-        rgb, alpha = _decode_16bit_colour(data) if deep else _decode_pil(im)
+        exif = _exif(im)
+        orientation = _orientation(exif)
+        profile, profile_note = open_input_profile(im.info.get("icc_profile"))
+        if profile_note:
+            notes.append(profile_note)
+        if profile is not None and not _profile_fits(profile, im.mode):
+            notes.append(f"its colour profile ({profile.space}) does not fit its {im.mode} pixels and was ignored")
+            profile = None
+        if deep and profile is None:
+            rgb, alpha = _decode_16bit_colour(data)
+        else:  # with a profile, 16-bit colour is colour-managed at 8 bits (Pillow has no 16-bit RGB)
+            rgb, alpha = _decode_pil(im, profile, notes)
     except ColorizeError:
         raise
+    except _BadPixels as e:
+        raise ColorizeError(name, str(e)) from None
     except MemoryError:
         raise ColorizeError(name, f"not enough memory to decode this {w}x{h} image") from None
     except Exception as e:  # noqa: BLE001 - PIL raises many types for damaged data
@@ -102,7 +158,44 @@ def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
     rgb = np.ascontiguousarray(_orient(rgb, orientation))
     if alpha is not None:
         alpha = np.ascontiguousarray(_orient(alpha, orientation))
-    return Photo(name, rgb, alpha, note)
+    meta = _meta(im, exif, swap=orientation >= 5)
+    return Photo(name, rgb, alpha, "; ".join(notes), meta)
+
+
+def image_size(data):
+    """(width, height) from an image's header, after the same cheap checks as load_image (so a file
+    made to be slow to parse costs milliseconds here too); None when the file is refused or
+    unreadable: load_image then says why. Nothing is decoded."""
+    try:
+        check_image_bytes(data)
+        return _open("", data).size
+    except Exception:  # noqa: BLE001 - any problem is reported by load_image itself
+        return None
+
+
+def _open(name, data):
+    """Pillow's reader for the file's format, from the formats listed in PIL_FORMATS.
+
+    The same as Image.open(..., formats=PIL_FORMATS) but without Pillow's decompression-bomb check,
+    which depends on a process-wide setting: our own limit (max_pixels) is checked right after,
+    with a clearer message, and any other code in the process keeps Pillow's default protection."""
+    Image.init()
+    fp, prefix = io.BytesIO(data), data[:16]
+    for fmt in PIL_FORMATS:
+        if fmt not in Image.OPEN:
+            continue
+        factory, accept = Image.OPEN[fmt]
+        result = accept(prefix) if accept else True
+        if isinstance(result, str) or not result:  # a string is Pillow's "almost, but no"
+            continue
+        fp.seek(0)
+        try:
+            return factory(fp, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # as Image.open does: not this format after all
+        except Exception as e:  # noqa: BLE001 - any header parse failure is a bad file
+            raise ColorizeError(name, f"the image header is unreadable ({one_line(e)})") from None
+    raise ColorizeError(name, f"is not an image this app can read (supported: {SUPPORTED})")
 
 
 def _is_deep_colour(im):
@@ -113,13 +206,46 @@ def _is_deep_colour(im):
     return im.mode in ("RGB", "RGBA", "LA") and ";16" in rawmode
 
 
-def _orientation(im):
+def _exif(im):
+    try:
+        return im.getexif()
+    except Exception:  # noqa: BLE001 - broken EXIF must not stop a good image
+        return {}
+
+
+def _orientation(exif):
     """EXIF orientation 1..8; a damaged EXIF block is ignored rather than failing the photo."""
     try:
-        value = int(im.getexif().get(ORIENTATION_TAG, 1))
-    except Exception:  # noqa: BLE001 - broken EXIF must not stop a good image
+        value = int(exif.get(ORIENTATION_TAG, 1))
+    except Exception:  # noqa: BLE001
         return 1
     return value if 1 <= value <= 8 else 1
+
+
+def _meta(im, exif, swap):
+    """The metadata outputs keep: EXIF dates (well-formed ones only) and the resolution."""
+    def date(value):
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        value = str(value or "").strip("\0 ")
+        return value if EXIF_DATE.fullmatch(value) else None
+
+    try:
+        original = date(exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL_TAG)) if hasattr(exif, "get_ifd") else None
+    except Exception:  # noqa: BLE001
+        original = None
+    try:
+        changed = date(exif.get(DATETIME_TAG))
+    except Exception:  # noqa: BLE001
+        changed = None
+    dpi = None
+    try:
+        x, y = (float(v) for v in im.info.get("dpi"))
+        if all(math.isfinite(v) and 1 <= v <= 100_000 for v in (x, y)):
+            dpi = (round(y, 2), round(x, 2)) if swap else (round(x, 2), round(y, 2))
+    except Exception:  # noqa: BLE001 - no resolution, or a meaningless one
+        pass
+    return PhotoMeta(dpi, original, changed)
 
 
 def _as_unit_float(arr, scale):
@@ -132,28 +258,77 @@ def _grey_to_rgb(g):
     return np.repeat(g[..., None], 3, axis=2)
 
 
-def _decode_pil(im):
-    """8-bit (and 16-bit grey) images through PIL -> (rgb, alpha|None)."""
+GREY_MODES = ("L", "LA", "La", "1", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _profile_fits(profile, mode):
+    """Whether an ICC profile can describe pixels of this mode (an RGB profile on a grey image
+    can: grey is R = G = B in that space)."""
+    if profile.space == "GRAY":
+        return mode in GREY_MODES
+    if profile.space == "RGB":
+        return mode not in ("CMYK", "LAB", "HSV", "YCbCr")
+    return profile.space == "CMYK" and mode == "CMYK"
+
+
+def _decode_pil(im, profile, notes):
+    """PIL image (8-bit, 16-bit grey, 32-bit int or float grey) -> (rgb, alpha|None), in sRGB
+    (`profile`: the image's own ICC profile, one that fits its mode, or None for sRGB)."""
     mode = im.mode
-    if mode.startswith("I;16"):
-        return _grey_to_rgb(_as_unit_float(np.asarray(im), 65535.0)), None
-    if mode in ("I", "F"):
-        arr = np.asarray(im, dtype=np.float32)
-        top = float(arr.max(initial=0))
-        scale = 1.0 if mode == "F" and top <= 1.0 else 255.0 if top <= 255 else 65535.0
-        return _grey_to_rgb(np.clip(arr / scale, 0, 1)), None
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
-        rgba = _as_unit_float(np.asarray(im.convert("RGBA")), 255.0)
-        return rgba[..., :3], rgba[..., 3]
-    if mode == "RGB":
-        return _as_unit_float(np.asarray(im), 255.0), None
-    if mode in ("L", "1"):
-        return _grey_to_rgb(_as_unit_float(np.asarray(im.convert("L")), 255.0)), None
-    try:
-        rgb = im.convert("RGB")
-    except ValueError:
-        raise ValueError(f"its colour mode {mode} cannot be converted to RGB") from None
-    return _as_unit_float(np.asarray(rgb), 255.0), None
+    if mode in GREY_MODES:
+        curve = None if profile is None else profile.grey_curve()
+        if mode in ("L", "1", "LA", "La"):
+            la = np.asarray(im.convert("LA"))
+            grey, alpha = la[..., 0], (None if mode in ("L", "1") else _as_unit_float(la[..., 1], 255.0))
+            grey = _as_unit_float(grey, 255.0) if curve is None else apply_grey_curve(curve, grey)
+        else:
+            grey, alpha = _high_bit_grey(im, notes), None
+            grey = grey if curve is None else apply_grey_curve(curve, grey)
+        return _grey_to_rgb(grey), alpha
+    alpha = None
+    if mode in ("RGBA", "PA", "RGBa") or (mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        alpha = _as_unit_float(np.asarray(rgba.getchannel("A")), 255.0)
+        im = rgba.convert("RGB")
+    elif mode == "CMYK" and profile is not None:
+        return _as_unit_float(np.asarray(profile.to_srgb(im)), 255.0), None
+    elif mode != "RGB":
+        try:
+            im = im.convert("RGB")
+        except ValueError:
+            raise ValueError(f"its colour mode {mode} cannot be converted to RGB") from None
+    if profile is not None:
+        im = profile.to_srgb(im)
+    return _as_unit_float(np.asarray(im), 255.0), alpha
+
+
+def _high_bit_grey(im, notes):
+    """16-bit, 32-bit integer or float grey -> float32 in [0, 1].
+
+    16-bit: /65535. 32-bit integers: /255 or /65535 when they fit those ranges (8- or 16-bit data
+    stored wide), else stretched. Float: as it is in [0, 1], the usual convention; outside it,
+    stretched from its own range (from 0 when it has no negative values) to [0, 1], with a note:
+    a float image up to 1000 is no longer nearly black. NaN or infinity is refused."""
+    if im.mode.startswith("I;16"):
+        return _as_unit_float(np.asarray(im), 65535.0)
+    arr = np.array(im, dtype=np.float32)  # a copy: stretched in place below
+    if im.mode == "F":
+        bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise _BadPixels(f"has {bad:,} pixel{'s' * (bad != 1)} that {'are' if bad != 1 else 'is'} not a number "
+                             "(NaN or infinity); a float image needs finite values")
+    lo, hi = float(arr.min(initial=0)), float(arr.max(initial=0))
+    if im.mode == "F" and lo >= 0 and hi <= 1:
+        return arr
+    if im.mode == "I" and lo >= 0 and hi <= 65535:
+        return arr * np.float32(1 / (255.0 if hi <= 255 else 65535.0))
+    lo = min(lo, 0.0)
+    notes.append(f"its values ({lo:g} to {hi:g}) were stretched to black..white")
+    if hi <= lo:
+        return np.zeros_like(arr)
+    arr -= np.float32(lo)
+    arr *= np.float32(1 / (hi - lo))
+    return arr
 
 
 def _decode_16bit_colour(data):

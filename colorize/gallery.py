@@ -13,6 +13,17 @@ SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 TITLES = {"astronaut": "Astronaut", "chelsea": "Cat", "coffee": "Coffee", "rocket": "Rocket launch"}
 
+# Who made each sample, in words for the page (the full record, with checksums: samples/CREDITS.md).
+CREDITS = [
+    ("Astronaut", "Eileen Collins, NASA astronaut, from NASA's Great Images database. Public domain."),
+    ("Cat", "Chelsea the cat, by Stefan van der Walt. CC0."),
+    ("Coffee", "Coffee cup, courtesy of Pikolo Espresso Bar, by Rachel Michetti. CC0."),
+    ("Rocket launch", "Launch of DSCOVR on Falcon 9, by SpaceX. Public domain."),
+    ("Sample video", "A slow pan and zoom across the rocket launch photo above (SpaceX, public domain), "
+                     "made by samples/make_sample_video.py."),
+    ("", "All samples come from the scikit-image project's data folder and were turned to black and white here."),
+]
+
 
 @dataclass
 class Sample:

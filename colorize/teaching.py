@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 
 from .encode import to_uint8
-from .lab import gray_rgb, lab_to_rgb, rgb_to_lab
-from .pipeline import render_ab
+from .hints import hint_maps
+from .lab import gray_rgb, lab_to_rgb, recombine, rgb_to_lab
+from .pipeline import Prediction, render_ab
 from .results import preview_prediction
 
 AB_LIMIT = 110.0        # the a/b plane drawn spans -AB_LIMIT..AB_LIMIT on both axes
@@ -140,7 +141,7 @@ def lesson(model, prediction, vividness=None, side=640):
     small = preview_prediction(prediction, side)
     ab = render_ab(model, small, vividness)
     return Lesson(L=lightness_image(small.L), a=channel_image(small.L, ab, 0), b=channel_image(small.L, ab, 1),
-                  plane=ab_plane_with_predictions(ab), summary=summary(ab))
+                  result=to_uint8(recombine(small.L, ab)), plane=ab_plane_with_predictions(ab), summary=summary(ab))
 
 
 @dataclass
@@ -149,5 +150,40 @@ class Lesson:
     L: np.ndarray
     a: np.ndarray
     b: np.ndarray
+    result: np.ndarray   # L recombined with the predicted a and b: the colorized photo
     plane: np.ndarray
     summary: str
+
+
+CHANGE_THRESHOLD = 3.0  # a colour difference (CIE76 on a/b) people can just about see side by side
+
+
+def hint_map(L, hints, photo_size, network_shape, patch):
+    """What the network is given besides L: each hint's square of a/b (at the network's resolution,
+    blown up to L's size) over the dimmed photo, outlined so a projector shows even one dot."""
+    w, h = photo_size
+    ab, mask = hint_maps(hints, (h, w), network_shape, patch)
+    size = (L.shape[1], L.shape[0])
+    ab = np.stack([cv2.resize(ab[i], size, interpolation=cv2.INTER_NEAREST) for i in range(2)], axis=-1)
+    mask = cv2.resize(mask[0], size, interpolation=cv2.INTER_NEAREST) > 0.5
+    lab = np.zeros(L.shape + (3,), np.float32)
+    lab[..., 0] = np.float32(62)
+    lab[..., 1:] = ab
+    out = to_uint8(gray_rgb(L * np.float32(0.45) + np.float32(50)))
+    out[mask] = to_uint8(lab_to_rgb(lab))[mask]
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8), iterations=2).astype(bool) & ~mask
+    out[ring] = (20, 20, 20)
+    return out
+
+
+def hint_change(model, L, plain_raw, hinted_raw, vividness=None, threshold=CHANGE_THRESHOLD):
+    """Where the hints changed the colour: the colorized photo where its a/b moved by more than
+    `threshold`, plain grey elsewhere, with an outline; and the share of the photo that changed."""
+    before = render_ab(model, Prediction(L, plain_raw), vividness)
+    after = render_ab(model, Prediction(L, hinted_raw), vividness)
+    moved = np.hypot(*(after - before).transpose(2, 0, 1)) > threshold
+    out = to_uint8(gray_rgb(L))
+    out[moved] = to_uint8(recombine(L, after))[moved]
+    contours, _ = cv2.findContours(moved.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, (217, 98, 43), max(1, max(L.shape) // 300), cv2.LINE_AA)
+    return out, float(moved.mean())

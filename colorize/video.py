@@ -84,11 +84,11 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise ColorizeError(folder, f"cannot create the output folder ({e.strerror or e})") from None
-    tmp = _reserve_temp(folder)
     stabilizer = TemporalStabilizer() if stabilize else None
     max_frames = int(limits.max_seconds * info.fps) + 2
     net_h, net_w = model.network_size(info.height, info.width, network_side)
     start = time.monotonic()
+    tmp = _reserve_temp(folder)  # right before the `try` whose clean-up removes it (a signal can come anywhere)
     try:
         with FrameReader(info, queue_frames=2 * batch_frames) as reader, \
                 FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames,

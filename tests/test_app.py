@@ -1,7 +1,9 @@
 """The Streamlit page (app.py) driven by Streamlit's AppTest, and the page's helper modules.
 
-The page runs the tiny test model (COLORIZE_MODELS) so each flow takes a moment. Downloads are made
-on click (deferred callables); the tests capture those callables and run them like a click would.
+The page runs the tiny test models (COLORIZE_MODELS: the plain one, or the hint-taking one for pins)
+so each flow takes a moment. Downloads are made on click (deferred callables); the tests capture
+those callables and run them like a click would. A click on the photo is what the click component
+would send: its value set in the session state.
 """
 import io
 import tempfile
@@ -14,24 +16,38 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, gradient_photo
-from colorize import ColorModel, results, teaching
+from tiny_model import build_tiny_hint_model
+from colorize import ColorModel, page_memory, page_photos, page_video, results, teaching
 from colorize.compare import comparison_html
-from colorize.encode import to_uint8
-from colorize.gallery import list_samples
+from colorize.encode import FORMATS, to_uint8
+from colorize.gallery import CREDITS, list_samples
+from colorize.hints import check_hints
 from colorize.lab import rgb_to_lab
-from colorize.pipeline import predict, render
+from colorize.pipeline import predict, predict_L, render
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 
 
 def png_bytes(h, w, seed=0, grey=True):
+    """A generated photo as PNG bytes (black and white unless grey=False)."""
     rgb = gradient_photo(h, w, seed)
     if grey:
         rgb = np.repeat(rgb.mean(axis=2, keepdims=True), 3, axis=2)
     buf = io.BytesIO()
     Image.fromarray(to_uint8(rgb)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def as_read(text):
+    """Page text as a reader sees it: Markdown escapes and invisible word joiners removed."""
+    return text.replace("\\", "").replace("\u2060", "")
+
+
+def delta_e(x, y):
+    """Mean CIE76 colour difference of two uint8 RGB images (or regions)."""
+    lab = [rgb_to_lab(np.asarray(v, np.float32) / 255.0) for v in (x, y)]
+    return float(np.linalg.norm(lab[0] - lab[1], axis=-1).mean())
 
 
 def mean_chroma(rgb_uint8):
@@ -72,7 +88,7 @@ def test_preview_is_screen_sized_and_the_download_full_sized(tiny_model):
 def test_page_refuses_photos_over_its_pixel_limit(tiny_model):
     from colorize import ColorizeError
     with pytest.raises(ColorizeError, match="over the limit"):
-        results.analyse_photo(tiny_model, "huge.png", png_bytes(100, 100), max_pixels=5000)
+        page_photos.look_at(tiny_model, "huge.png", png_bytes(100, 100), max_pixels=5000)
 
 
 def test_output_names_and_zip():
@@ -136,6 +152,171 @@ def test_streamlit_config_hides_errors_and_statistics():
     assert cfg["client"]["toolbarMode"] == "viewer"
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["maxUploadSize"] >= 200
+    assert cfg["server"]["headless"] is True   # no e-mail prompt on the first `streamlit run`
+    assert cfg["server"]["disconnectedSessionTTL"] <= 60
+
+
+def test_samples_include_a_short_credited_sample_video(tmp_path):
+    clip = page_video.sample_video()
+    assert clip is not None and clip.stat().st_size < 400_000
+    credits = (ROOT / "samples" / "CREDITS.md").read_text()
+    assert clip.name in credits and "make_sample_video.py" in credits
+    assert any("Sample video" == title for title, _ in CREDITS)
+    codec, frame = video_info(clip.read_bytes(), tmp_path)
+    assert codec.startswith("h264") and frame.shape == (320, 480, 3)
+    assert np.abs(frame.astype(int) - frame.mean(axis=2, keepdims=True)).max() <= 6   # black and white
+
+
+# ---------------------------------------------------------------- the page's own modules
+
+def test_a_look_is_screen_sized_whatever_the_photo(tiny_model):
+    look = page_photos.look_at(tiny_model, "big.png", png_bytes(1800, 2400, seed=12))
+    assert look.size == (2400, 1800)
+    assert max(look.preview_L.shape) == page_photos.PREVIEW_SIDE
+    assert look.original is None                      # black and white: the original is its grey
+    assert page_memory.footprint(look) < 12 * page_memory.MB
+    colour = page_photos.look_at(tiny_model, "colour.png", png_bytes(60, 80, seed=1, grey=False))
+    assert colour.original is not None and colour.original.shape == (60, 80, 3)
+
+
+def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
+    look = page_photos.look_at(tiny_model, "v.png", png_bytes(96, 128, seed=3))
+    grey, faint, full = (page_photos.preview(tiny_model, look, v) for v in (0.0, page_photos.GREY_RAMP / 2, 1.0))
+    assert mean_chroma(grey) < 0.5
+    assert 0.5 < mean_chroma(faint) < mean_chroma(full)
+    L = rgb_to_lab(grey.astype(np.float32) / 255)[..., 0]
+    assert np.abs(L - look.preview_L).mean() < 1.0     # grey, but the photo's own lightness
+
+
+def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model, tmp_path):
+    hint_model = ColorModel(build_tiny_hint_model(tmp_path / "hints"))
+    data = png_bytes(240, 320, seed=5)
+    shelf_photo = page_memory.ShelfPhoto("id", "p.png", data)
+    look = page_photos.look_at(hint_model, "p.png", data)
+    plain = page_photos.preview(hint_model, look, 1.0)
+    shelf_photo.add_pin(40, 120, (32, 128, 192))
+    raw = page_photos.hinted_raw(hint_model, look, shelf_photo.hints())
+    # The same network output as the library's, which works from the full-size photo.
+    L = results.analyse_photo(hint_model, "p.png", data).prediction.L
+    assert np.allclose(raw, predict_L(hint_model, [L], hints=[shelf_photo.hints()])[0].raw, atol=1e-5)
+    pinned = page_photos.preview(hint_model, look, 1.0, raw)
+    assert delta_e(pinned[100:140, 20:60], plain[100:140, 20:60]) > 10
+    assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 0.5
+    full = np.asarray(Image.open(io.BytesIO(page_photos.full_size(hint_model, shelf_photo, 1.0, "png"))))
+    assert full.shape == (240, 320, 3)
+    blue = rgb_to_lab(full[114:126, 34:46].astype(np.float32) / 255)
+    assert blue[..., 2].mean() < -15                  # b < 0: blue around the pin
+    assert delta_e(full[:60, 200:], plain[:60, 200:]) < 3
+
+
+def test_clicks_map_to_photo_pixels_and_pins_are_drawn():
+    assert page_photos.click_to_photo({"x": 50, "y": 25, "width": 100, "height": 50}, (4000, 2000)) == (2000, 1000)
+    assert page_photos.click_to_photo({"x": 100, "y": 50, "width": 100, "height": 50}, (40, 20)) == (39, 19)
+    assert page_photos.click_to_photo({"x": 1}, (40, 20)) is None
+    picture = np.zeros((50, 100, 3), np.uint8)
+    pin = page_memory.Pin(1, 2000, 1000, (0, 0, 255))
+    drawn = page_photos.draw_pins(picture, [pin], (4000, 2000))
+    assert tuple(drawn[25, 50]) == (0, 0, 255) and picture.max() == 0
+    assert page_photos.colour_at(drawn, 2000, 1000, (4000, 2000), radius=0) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("holiday\u202egnp.exe", "holidaygnp.exe"),          # a right-to-left override cannot spoof the extension
+    ("two\nlines\tand  gaps.png", "two lines and gaps.png"),
+    ("a" * 300 + ".png", None),
+])
+def test_display_names_are_one_safe_line(name, shown):
+    text = page_photos.display_name(name)
+    assert len(text) <= page_photos.MAX_SHOWN and "\n" not in text
+    if shown:
+        assert text == shown
+    else:
+        assert text.endswith(".png") and "…" in text
+
+
+def test_markdown_names_cannot_link_or_format():
+    md = page_photos.markdown_literal("see www.example.com or https://x.example *now* [a](b).png")
+    assert "www.example.com" not in md and "https://" not in md
+    assert as_read(md) == "see www.example.com or https://x.example *now* [a](b).png"
+    assert page_photos.html_literal("<b>x</b>.png") == "&lt;b&gt;x&lt;/b&gt;.png"
+
+
+def test_look_cache_is_bounded_by_measured_bytes():
+    cache = page_memory.LookCache(10 * page_memory.MB)
+    for i in range(5):
+        cache.put((f"p{i}", "m"), np.zeros(3 * page_memory.MB, np.uint8))
+    assert cache.nbytes <= 10 * page_memory.MB and len(cache) == 3
+    assert cache.get(("p0", "m")) is None and cache.get(("p4", "m")) is not None
+    assert cache.put(("huge", "m"), np.zeros(11 * page_memory.MB, np.uint8)) is not None  # given back, not kept
+    assert cache.get(("huge", "m")) is None
+    cache.keep_only({"p4"})
+    assert len(cache) == 1 and cache.nbytes == 3 * page_memory.MB
+
+
+def test_shelves_refuse_past_the_budget_and_release_closed_pages():
+    budget = page_memory.PageBudget(photos_per_session=2, upload_bytes_per_session=100, upload_bytes_all_sessions=150,
+                                    grace_seconds=30)
+    shelves = page_memory.Shelves(budget)
+    mine, yours = shelves.get("mine"), shelves.get("yours")
+    shelves.add(mine, "a", "a.png", b"x" * 40)
+    assert shelves.add(mine, "a", "again.png", b"x" * 40).name == "a.png"   # a duplicate is not added twice
+    shelves.add(mine, "b", "b.png", b"x" * 40)
+    with pytest.raises(page_memory.OverBudget, match="at most 2 photos"):
+        shelves.add(mine, "c", "c.png", b"x")
+    with pytest.raises(page_memory.OverBudget, match="at most 0 MB"):
+        shelves.add(yours, "d", "d.png", b"x" * 101)
+    shelves.add(yours, "e", "e.png", b"x" * 60)
+    with pytest.raises(page_memory.OverBudget, match="other visitors"):
+        shelves.add(yours, "f", "f.png", b"x" * 20)
+    looks = page_memory.LookCache(1 << 20)
+    for pid in "abe":
+        looks.put((pid, "m"), np.zeros(10, np.uint8))
+    reaper = page_memory.Reaper(shelves, looks, alive=lambda sid: sid == "yours", every=3600)
+    reaper.stop()
+    assert shelves.reap(lambda sid: sid == "yours", now=100.0) == []     # gone, but within the grace period
+    assert shelves.reap(lambda sid: sid == "yours", now=129.0) == []
+    assert shelves.reap(lambda sid: sid == "yours", now=131.0) == ["mine"]
+    assert set(shelves.sessions()) == {"yours"} and shelves.upload_bytes() == 60
+    looks.keep_only(shelves.photo_ids())
+    assert len(looks) == 1                                               # only the open page's look is kept
+
+
+def test_budget_and_video_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COLORIZE_PAGE_PHOTOS", "7")
+    monkeypatch.setenv("COLORIZE_PAGE_CACHE_MB", "not a number")
+    monkeypatch.setenv("COLORIZE_VIDEO_SECONDS", "12")
+    monkeypatch.setenv("COLORIZE_VIDEO_MEGAPIXELS", "2.0736")
+    budget = page_memory.PageBudget.from_env()
+    assert budget.photos_per_session == 7 and budget.look_cache_bytes == page_memory.PageBudget().look_cache_bytes
+    limits = page_video.page_limits()
+    assert limits.max_seconds == 12 and limits.max_pixels == 1920 * 1080
+    assert page_video.describe_limits(limits) == ("12 seconds", "1920×1080")
+
+
+def test_preview_clip_is_the_first_seconds(tmp_path):
+    clip = make_video(tmp_path / "long.mp4", frames=40, fps=10)
+    out = page_video.preview_clip(clip, tmp_path / "preview.mp4", seconds=1.5)
+    from colorize.video import probe_video
+    info = probe_video(out)
+    assert abs(info.duration - 1.5) < 0.25 and (info.width, info.height) == (96, 64)
+    from colorize import ColorizeError
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    with pytest.raises(ColorizeError, match="bad.mp4"):
+        page_video.preview_clip(tmp_path / "bad.mp4", tmp_path / "x.mp4")
+
+
+def test_hint_map_and_change_show_where_a_pin_acted(tmp_path):
+    hint_model = ColorModel(build_tiny_hint_model(tmp_path / "hints"))
+    look = page_photos.look_at(hint_model, "t.png", png_bytes(240, 320, seed=5))
+    hints = check_hints([(40, 120, (32, 128, 192))], *look.size)
+    picture = teaching.hint_map(look.preview_L, hints, look.size, look.net_L.shape, hint_model.hint_patch)
+    assert picture.shape == look.preview_L.shape + (3,)
+    painted = rgb_to_lab(picture[115:125, 35:45].astype(np.float32) / 255)
+    assert painted[..., 2].mean() < -20 and mean_chroma(picture[:40, 200:]) < 1
+    raw = page_photos.hinted_raw(hint_model, look, hints)
+    changed, share = teaching.hint_change(hint_model, look.preview_L, look.raw, raw, 1.0)
+    assert 0 < share < 0.3
+    assert mean_chroma(changed[114:126, 34:46]) > 15 and mean_chroma(changed[:40, 200:]) < 1
 
 
 # ---------------------------------------------------------------- the page itself
@@ -156,14 +337,43 @@ def deferred_downloads(monkeypatch):
     return captured
 
 
+def start(models, monkeypatch, **env):
+    """The page on the models in `models`, with a fresh page memory (budget read from `env`)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("COLORIZE_MODELS", str(models))
+    for k, v in env.items():
+        monkeypatch.setenv(k, str(v))
+    st.cache_resource.clear()
+    made, init = [], page_memory.Shelves.__init__
+
+    def record(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(page_memory.Shelves, "__init__", record)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.page_memory = made
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture
 def app(tiny_model_dir, monkeypatch):
-    monkeypatch.setenv("COLORIZE_MODELS", str(tiny_model_dir))
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    return at
+    return start(tiny_model_dir, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def hint_model_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hint-models")
+    build_tiny_hint_model(root / "tiny-hints")
+    return root
+
+
+@pytest.fixture
+def hint_app(hint_model_dir, monkeypatch):
+    return start(hint_model_dir, monkeypatch)
 
 
 @pytest.fixture
@@ -172,12 +382,23 @@ def network_calls(monkeypatch):
     calls = []
     original = ColorModel.run
 
-    def run(self, L_batch):
+    def run(self, L_batch, *hints):
         calls.append(L_batch.shape)
-        return original(self, L_batch)
+        return original(self, L_batch, *hints)
 
     monkeypatch.setattr(ColorModel, "run", run)
     return calls
+
+
+def upload(at, files):
+    """Choose files in the photo uploader (whose key changes after each upload) and run the page."""
+    uploader = next(u for u in at.get("file_uploader") if u.key.startswith("photos-"))
+    return uploader.set_value(files).run()
+
+
+def open_tab(at, label):
+    at.session_state["tab"] = label
+    return at.run()
 
 
 def download(at, captured, key, file_name=None):
@@ -192,126 +413,308 @@ def no_traceback(at):
     assert not at.exception, [e.value for e in at.exception]
 
 
-def test_page_starts_with_gallery_tabs_and_settings(app):
+def captions(at):
+    return [c for img in at.image for c in img.captions] + [c.value for c in at.caption]
+
+
+def the_shelf(at):
+    """The page's memory (colorize.page_memory.Shelves) made for this test's page."""
+    assert len(at.page_memory) == 1
+    return at.page_memory[0]
+
+
+def click(at, photo_id, x, y, width, height, when):
+    """What the click component sends when the picture shown at width x height is clicked at (x, y)."""
+    at.session_state[f"click-{photo_id}"] = {"x": x, "y": y, "width": width, "height": height, "unix_time": when}
+    return at.run()
+
+
+def test_page_starts_with_gallery_tabs_words_and_privacy(app):
     no_traceback(app)
     assert [t.label for t in app.tabs] == ["Photos", "How it works", "Video"]
-    assert app.sidebar.slider(key="vividness").value == 1.0
-    assert len(app.get("selectbox")) == 0 or all(s.key != "model" for s in app.selectbox)  # one model: no picker
     assert {b.label for b in app.button} >= {s.title for s in list_samples()}
+    assert len(app.get("selectbox")) == 0 or all(s.key != "model" for s in app.selectbox)  # one model: no picker
+    sidebar = " ".join(m.value for m in app.sidebar.markdown)
+    assert "never stored" in sidebar and "not sent anywhere" not in sidebar
+    assert "bins" not in sidebar and "quantized" not in sidebar and "CREDITS.md" not in sidebar
+    assert "Stefan van der Walt" in sidebar and "SpaceX" in sidebar
+    uploader = next(u for u in app.get("file_uploader") if u.key.startswith("photos-"))
+    assert "up to 50 megapixels" in uploader.label
     assert not app.error
 
 
-def test_upload_shows_three_pictures_comparison_and_full_size_downloads(app, deferred_downloads):
-    app.file_uploader(key="photos").set_value(("scan.png", png_bytes(120, 200, seed=1), "image/png")).run()
+def test_upload_shows_the_result_comparison_and_full_size_downloads(app, deferred_downloads):
+    upload(app, ("scan.png", png_bytes(120, 200, seed=1), "image/png"))
     no_traceback(app)
     assert not app.error
-    captions = [c for img in app.image for c in img.captions]
-    assert "Original (200×120)" in captions
-    assert "What the network sees: lightness only" in captions
-    assert "Colorized (vividness 1.00)" in captions
+    assert app.slider(key="vividness").value == 1.0
+    assert "Colorized (vividness 1.00), 200×120 pixels" in captions(app)
+    assert not any(c.startswith("Original") for c in captions(app))  # black and white: shown once, not twice
     iframes = app.get("iframe")
     assert iframes and "data:image/jpeg;base64," in iframes[0].proto.srcdoc
-    png = Image.open(io.BytesIO(download(app, deferred_downloads, "download-png-0", "scan_colorized.png")))
+    png = Image.open(io.BytesIO(download(app, deferred_downloads, "download-png", "scan_colorized.png")))
     assert png.format == "PNG" and png.size == (200, 120)
     assert mean_chroma(png.convert("RGB")) > 10
-    jpg = Image.open(io.BytesIO(download(app, deferred_downloads, "download-jpg-0", "scan_colorized.jpg")))
+    jpg = Image.open(io.BytesIO(download(app, deferred_downloads, "download-jpg", "scan_colorized.jpg")))
     assert jpg.format == "JPEG" and jpg.size == (200, 120)
+    if "tiff" in FORMATS:
+        tif = Image.open(io.BytesIO(download(app, deferred_downloads, "download-tiff", "scan_colorized.tiff")))
+        assert tif.format == "TIFF" and tif.size == (200, 120)
     assert "download-zip" not in {b.key for b in app.download_button}  # one photo: no zip
+    assert not app.get("component_instance")   # the plain model takes no pins: a plain picture
 
 
-def test_vividness_slider_rerenders_without_running_the_network(app, network_calls):
+def test_a_colour_photo_also_shows_its_original(app):
+    upload(app, ("colour.png", png_bytes(60, 90, seed=2, grey=False), "image/png"))
+    no_traceback(app)
+    assert "Original (90×60)" in captions(app) and "What the network sees: lightness only" in captions(app)
+
+
+def test_uploads_leave_streamlits_upload_store(app):
+    upload(app, ("one.png", png_bytes(40, 50, seed=3), "image/png"))
+    uploader = next(u for u in app.get("file_uploader") if u.key.startswith("photos-"))
+    assert uploader.key == "photos-1" and not uploader.value   # an empty uploader, ready for more
+    shelf = the_shelf(app)
+    assert [p.name for s in shelf.sessions().values() for p in s.photos.values()] == ["one.png"]
+
+
+def test_vividness_rerenders_without_running_the_network_and_reaches_grey(app, network_calls):
     calls = len(network_calls)
-    app.file_uploader(key="photos").set_value(("slider.png", png_bytes(96, 128, seed=11), "image/png")).run()
+    upload(app, ("slider.png", png_bytes(96, 128, seed=11), "image/png"))
     assert len(network_calls) == calls + 1
     before = [img.value for img in app.image]
-    app.sidebar.slider(key="vividness").set_value(1.8).run()
+    app.slider(key="vividness").set_value(1.8).run()
     no_traceback(app)
     assert len(network_calls) == calls + 1
-    captions = [c for img in app.image for c in img.captions]
-    assert "Colorized (vividness 1.80)" in captions
+    assert "Colorized (vividness 1.80), 128×96 pixels" in captions(app)
     assert [img.value for img in app.image] != before
+    app.slider(key="vividness").set_value(0.0).run()
+    assert len(network_calls) == calls + 1
+    assert "Colorized (vividness 0.00), 128×96 pixels" in captions(app)
 
 
-def test_several_photos_give_one_zip_of_full_size_pngs(app, deferred_downloads):
+def test_batch_is_a_grid_with_zip_and_clear_all_and_no_duplicates(app, deferred_downloads):
     files = [("a.png", png_bytes(64, 80, seed=2), "image/png"), ("b.png", png_bytes(50, 70, seed=4), "image/png"),
-             ("a.png", png_bytes(40, 30, seed=5), "image/png")]
-    app.file_uploader(key="photos").set_value(files).run()
+             ("a.png", png_bytes(40, 30, seed=5), "image/png"), ("b-again.png", png_bytes(50, 70, seed=4), "image/png")]
+    upload(app, files)
     no_traceback(app)
+    assert any("b-again.png: already on the page" in as_read(w.value) for w in app.warning)
+    opened = [b for b in app.button if b.key.startswith("open-")]
+    assert len(opened) == 3 and len([b for b in app.button if b.key.startswith("remove-")]) == 3
     data = download(app, deferred_downloads, "download-zip", "colorized_photos.zip")
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         sizes = {n: Image.open(io.BytesIO(z.read(n))).size for n in z.namelist()}
     assert sizes == {"a_colorized.png": (80, 64), "b_colorized.png": (70, 50), "a_colorized-2.png": (30, 40)}
+    assert "80×64" in app.subheader[0].value or "Colorized (vividness 1.00), 80×64 pixels" in captions(app)
+    opened[1].click().run()   # one photo opens at a time
+    assert "Colorized (vividness 1.00), 70×50 pixels" in captions(app)
+    app.button(key=[b.key for b in app.button if b.key.startswith("remove-")][0]).click().run()
+    assert len([b for b in app.button if b.key.startswith("open-")]) == 2
+    app.button(key="clear-all").click().run()
+    no_traceback(app)
+    assert not [b for b in app.button if b.key.startswith("open-")] and not app.get("iframe")
+    assert all(not s.photos for s in the_shelf(app).sessions().values())
+    assert {s.title for s in list_samples()} <= {b.label for b in app.button}  # the gallery is back
 
 
 def test_bad_file_gets_one_line_and_the_rest_of_the_batch_still_works(app, deferred_downloads):
     files = [("notes.jpg", b"this is not a photo", "image/jpeg"), ("good.png", png_bytes(60, 90, seed=6), "image/png"),
              ("empty.png", b"", "image/png")]
-    app.file_uploader(key="photos").set_value(files).run()
+    upload(app, files)
     no_traceback(app)
     errors = [e.value for e in app.error]
     assert len(errors) == 2
-    assert errors[0].startswith("notes.jpg: ") and "not an image" in errors[0] and "\n" not in errors[0]
-    assert errors[1].startswith("empty.png: ") and "empty" in errors[1]
-    assert Image.open(io.BytesIO(download(app, deferred_downloads, "download-png-1"))).size == (90, 60)
+    assert as_read(errors[0]).startswith("notes.jpg: ") and "not an image" in errors[0] and "\n" not in errors[0]
+    assert as_read(errors[1]).startswith("empty.png: ") and "empty" in errors[1]
+    assert Image.open(io.BytesIO(download(app, deferred_downloads, "download-png"))).size == (90, 60)
     assert "Traceback" not in " ".join(m.value for m in app.markdown)
+
+
+def test_oversize_photo_is_refused_naming_the_real_limit(app):
+    buf = io.BytesIO()
+    Image.new("L", (7200, 7000), 128).save(buf, "PNG")   # 50.4 MP, a few kB
+    upload(app, ("huge-scan.png", buf.getvalue(), "image/png"))
+    no_traceback(app)
+    assert len(app.error) == 1
+    assert as_read(app.error[0].value).startswith("huge-scan.png: ")
+    assert "over the limit of 50 MP" in app.error[0].value
 
 
 def test_unexpected_failure_is_one_line_not_a_traceback(app, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that users should not see")
 
-    monkeypatch.setattr(results, "preview", broken)
-    app.file_uploader(key="photos").set_value(("odd.png", png_bytes(40, 40, seed=7), "image/png")).run()
+    monkeypatch.setattr(page_photos, "preview", broken)
+    upload(app, ("odd.png", png_bytes(40, 40, seed=7), "image/png"))
     no_traceback(app)
     assert len(app.error) == 1
-    assert app.error[0].value.startswith("odd.png: something went wrong")
+    assert as_read(app.error[0].value).startswith("odd.png: something went wrong")
     assert "internal detail" not in app.error[0].value
 
 
-def test_sample_gallery_button_colorizes_a_sample(app, deferred_downloads):
+def test_file_names_are_shown_as_plain_text(app):
+    upload(app, ("see www.evil.example *now*\u202egnp.png", png_bytes(40, 40, seed=8), "image/png"))
+    heading = app.subheader[0].value
+    assert "\u202e" not in heading and "www.evil.example" not in heading and "*now*" not in heading
+    assert as_read(heading) == "see www.evil.example *now*gnp.png"
+
+
+def test_sample_gallery_button_colorizes_a_sample_and_steps_aside(app, deferred_downloads):
     sample = list_samples()[0]
     app.button(key=f"sample-{sample.name}").click().run()
     no_traceback(app)
     assert not app.error
     expected = Image.open(sample.path).size
-    assert f"Original ({expected[0]}×{expected[1]})" in [c for img in app.image for c in img.captions]
-    assert Image.open(io.BytesIO(download(app, deferred_downloads, "download-png-0"))).size == expected
+    assert f"Colorized (vividness 1.00), {expected[0]}×{expected[1]} pixels" in captions(app)
+    assert Image.open(io.BytesIO(download(app, deferred_downloads, "download-png"))).size == expected
+    assert any(e.label == "Try a sample photo" for e in app.expander)     # the gallery folds away
+    assert any("scrollIntoView" in h.proto.body for h in app.get("html"))  # the result comes into view
 
 
-def test_teaching_view_takes_the_photo_apart(app):
-    app.file_uploader(key="photos").set_value(("lesson.png", png_bytes(80, 100, seed=8), "image/png")).run()
+def test_teaching_view_takes_the_photo_apart_in_one_row(app):
+    upload(app, ("lesson.png", png_bytes(80, 100, seed=8), "image/png"))
+    open_tab(app, "How it works")
     no_traceback(app)
-    captions = " ".join(c for img in app.image for c in img.captions)
-    assert "L, lightness" in captions and "a, predicted" in captions and "b, predicted" in captions
-    assert "a/b plane" in captions
+    shown = " ".join(captions(app))
+    assert "L, lightness" in shown and "a, predicted" in shown and "b, predicted" in shown
+    assert "L + a + b: the colorized photo" in shown and "a/b plane" in shown
     assert any("Lab colour" in m.value for m in app.markdown)
-    assert any("Taking apart lesson.png" in h.value for h in app.subheader)
+    assert any("Taking apart lesson.png" in as_read(h.value) for h in app.subheader)
+    picker = app.selectbox(key="lesson-photo")
+    assert len(picker.options) == 1 + len(list_samples())       # the teacher can pick a sample right here
+    picker.select(picker.options[-1]).run()
+    no_traceback(app)
+    assert any("Taking apart" in h.value and list_samples()[-1].name.split(".")[0] in h.value for h in app.subheader)
+    app.slider(key="vividness-lesson").set_value(0.0).run()
+    no_traceback(app)
+    app.session_state["tab"] = "Photos"
+    app.run()
+    assert "Colorized (vividness 0.00), 100×80 pixels" in captions(app)   # one vividness for every tab
+
+
+def test_teaching_view_without_photos_offers_the_samples(app):
+    open_tab(app, "How it works")
+    no_traceback(app)
+    assert app.selectbox(key="lesson-photo").value is not None
+    assert any("Taking apart" in h.value for h in app.subheader)
 
 
 def test_model_picker_appears_with_two_models_and_switches_the_network(tmp_path, monkeypatch, network_calls):
-    from streamlit.testing.v1 import AppTest
     from tiny_model import build_tiny_model
     build_tiny_model(tmp_path / "a-model", name="tiny-a")
     build_tiny_model(tmp_path / "b-model", name="tiny-b", vividness=0.5)
-    monkeypatch.setenv("COLORIZE_MODELS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = start(tmp_path, monkeypatch)
     picker = at.sidebar.selectbox(key="model")
     assert picker.options == ["tiny-a", "tiny-b"] and picker.value == "tiny-a"
-    at.file_uploader(key="photos").set_value(("two.png", png_bytes(48, 64, seed=9), "image/png")).run()
+    upload(at, ("two.png", png_bytes(48, 64, seed=9), "image/png"))
     calls = len(network_calls)
     at.sidebar.selectbox(key="model").select("tiny-b").run()
     no_traceback(at)
     assert len(network_calls) == calls + 1  # the other model's output is not the first one's cache entry
-    assert any("Model **tiny-b**" in c.value for c in at.sidebar.caption)
+    assert any("**tiny-b**" in c.value for c in at.sidebar.caption)
+    assert at.slider(key="vividness").value == 0.5          # the new model's own default
 
 
 def test_no_model_is_one_clear_line(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-    monkeypatch.setenv("COLORIZE_MODELS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = start(tmp_path, monkeypatch)
     no_traceback(at)
     assert len(at.error) == 1 and "No colorization model found" in at.error[0].value
 
+
+def test_over_the_session_budget_is_a_clear_line(tiny_model_dir, monkeypatch):
+    at = start(tiny_model_dir, monkeypatch, COLORIZE_PAGE_PHOTOS=2)
+    upload(at, [(f"p{i}.png", png_bytes(30, 40, seed=20 + i), "image/png") for i in range(3)])
+    no_traceback(at)
+    assert any(as_read(w.value).startswith("p2.png: not added, this page holds at most 2 photos")
+               for w in at.warning)
+    assert len([b for b in at.button if b.key.startswith("open-")]) == 2
+
+
+# ---- colour pins
+
+@pytest.mark.parametrize("takes_hints", [False, True])
+def test_pin_ui_appears_only_for_a_model_that_takes_hints(takes_hints, tiny_model_dir, hint_model_dir, monkeypatch):
+    at = start(hint_model_dir if takes_hints else tiny_model_dir, monkeypatch)
+    upload(at, ("p.png", png_bytes(60, 80, seed=3), "image/png"))
+    clickable = [e for e in at.get("component_instance") if str(e.key).startswith("click-")]
+    assert bool(clickable) == takes_hints
+    assert any("Click the photo to pin a colour" in c for c in captions(at)) == takes_hints
+    assert any("Wrong colour?" in m.value for m in at.sidebar.markdown) == takes_hints
+
+
+def test_pins_follow_clicks_colours_and_go_into_the_downloads(hint_app, deferred_downloads, network_calls):
+    at = hint_app
+    data = png_bytes(240, 320, seed=5)
+    upload(at, ("pins.png", data, "image/png"))
+    photo_id = next(iter(next(s for s in the_shelf(at).sessions().values() if s.photos).photos))
+    plain = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
+    click(at, photo_id, 20, 60, 160, 120, when=1)           # shown at half size: photo pixel (40, 120)
+    no_traceback(at)
+    pickers = at.color_picker
+    assert len(pickers) == 1 and pickers[0].label == "Pin 1"
+    predicted = tuple(int(pickers[0].value[i:i + 2], 16) for i in (1, 3, 5))
+    assert delta_e(np.array([[predicted]], np.uint8), plain[115:125, 35:45]) < 6   # starts at the predicted colour
+    calls = len(network_calls)
+    pickers[0].pick("#2080c0").run()                         # a blue
+    no_traceback(at)
+    assert len(network_calls) == calls + 1                   # the network runs again, with the pin
+    pinned = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
+    assert rgb_to_lab(pinned[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15   # blue near the pin
+    assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 3                                   # unchanged far away
+    at.slider(key="vividness").set_value(1.6).run()          # pins survive vividness changes and reruns
+    assert at.color_picker[0].value == "#2080c0"
+    at.run()
+    assert at.color_picker[0].value == "#2080c0"
+    for key in ("download-jpg",) + (("download-tiff",) if "tiff" in FORMATS else ()):
+        other = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, key))).convert("RGB"))
+        assert rgb_to_lab(other[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15
+    at.button(key=f"move-{photo_id}-1").click().run()        # move the pin
+    assert any("where pin 1 should go" in i.value for i in at.info)
+    click(at, photo_id, 150, 10, 160, 120, when=2)
+    assert len(at.color_picker) == 1
+    shelf_photo = next(s for s in the_shelf(at).sessions().values() if s.photos).photos[photo_id]
+    assert (shelf_photo.pins[0].x, shelf_photo.pins[0].y) == (300, 20)
+    click(at, photo_id, 20, 60, 160, 120, when=3)           # a second pin
+    assert [c.label for c in at.color_picker] == ["Pin 1", "Pin 2"]
+    at.button(key=f"unpin-{photo_id}-1").click().run()
+    assert [c.label for c in at.color_picker] == ["Pin 2"]
+    at.button(key=f"clear-pins-{photo_id}").click().run()
+    assert not at.color_picker
+    at.slider(key="vividness").set_value(1.0).run()
+    after = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
+    assert delta_e(after, plain) < 0.5                        # no pins: the network's own colours again
+
+
+def test_pins_belong_to_their_photo_and_reach_the_zip(hint_app, deferred_downloads):
+    at = hint_app
+    upload(at, [("one.png", png_bytes(240, 320, seed=5), "image/png"),
+                ("two.png", png_bytes(240, 320, seed=6), "image/png")])
+    ids = [b.key[5:] for b in at.button if b.key.startswith("open-")]
+    at.button(key=f"open-{ids[0]}").click().run()
+    click(at, ids[0], 20, 60, 160, 120, when=1)
+    at.color_picker[0].pick("#2080c0").run()
+    at.button(key=f"open-{ids[1]}").click().run()
+    assert not at.color_picker                                # the other photo has no pins
+    with zipfile.ZipFile(io.BytesIO(download(at, deferred_downloads, "download-zip"))) as z:
+        one = np.asarray(Image.open(io.BytesIO(z.read("one_colorized.png"))).convert("RGB"))
+        two = np.asarray(Image.open(io.BytesIO(z.read("two_colorized.png"))).convert("RGB"))
+    blue = lambda img: rgb_to_lab(img[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean()  # noqa: E731
+    assert blue(one) < -15 and blue(two) > -15
+
+
+def test_teaching_view_shows_the_hint_map_and_what_changed(hint_app):
+    at = hint_app
+    upload(at, ("lesson.png", png_bytes(240, 320, seed=5), "image/png"))
+    photo_id = next(iter(next(s for s in the_shelf(at).sessions().values() if s.photos).photos))
+    click(at, photo_id, 20, 60, 160, 120, when=1)
+    at.color_picker[0].pick("#2080c0").run()
+    open_tab(at, "How it works")
+    no_traceback(at)
+    shown = " ".join(captions(at))
+    assert "The hint map" in shown and "Where the pins changed the colour" in shown
+
+
+# ---- video
 
 def make_video(path, w=96, h=64, frames=12, fps=10):
     """A short grey H.264 clip with a moving bright disc, written with the bundled ffmpeg."""
@@ -341,8 +744,16 @@ def video_info(data, tmp_path):
     return meta["codec"], frame
 
 
+def video_uploader(at):
+    return next(u for u in at.get("file_uploader") if u.key.startswith("video-"))
+
+
+def video_result(at):
+    made = [s.video for s in the_shelf(at).sessions().values() if s.video]
+    return made[0].get("result") if made else None
+
+
 def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch):
-    pytest.importorskip("colorize.video", reason="colorize/video.py has not landed yet")
     from streamlit.delta_generator import DeltaGenerator
     shown, original = [], DeltaGenerator.progress
     monkeypatch.setattr(DeltaGenerator, "progress", lambda self, value, text=None, **kw: (
@@ -350,43 +761,57 @@ def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch
     data = make_video(tmp_path / "clip.mp4").read_bytes()
     temp_root = Path(tempfile.gettempdir())
     temp_before = set(temp_root.glob("colorize-video-*"))
-    assert any("seconds" in m.value and "1920×1080" in m.value for m in app.markdown)  # limits stated up front
-    app.file_uploader(key="video").set_value(("clip.mp4", data, "video/mp4")).run()
-    assert any("96×64, 10 frames per second, no sound" in c.value for c in app.caption)
+    open_tab(app, "Video")
+    assert any("30 seconds" in m.value and "1280×720" in m.value for m in app.markdown)  # limits stated up front
+    video_uploader(app).set_value(("clip.mp4", data, "video/mp4")).run()
+    assert any("96×64, 10 frames per second, no sound" in m.value for m in app.markdown)
+    assert not video_uploader(app).value                      # the clip moved out of the upload store
     app.button(key="colorize-video").click().run()
     no_traceback(app)
     assert not app.error, [e.value for e in app.error]
-    videos = app.get("video")
-    assert len(videos) == 1
+    assert len(app.get("video")) == 1
     assert app.get_by_key("download-video").label == "Colorized video (MP4)"
     assert shown[-1][0] == 1.0 and shown[-1][1].startswith("12 of 12 frames")  # frames done and time left
     assert all(" s left" in text for _, text in shown[1:])
-    made = app.session_state["video-result"]
-    assert made["file_name"] == "clip_colorized.mp4"
-    made = made["data"]
-    codec, frame = video_info(made, tmp_path)
+    made = video_result(app)
+    assert made["file_name"] == "clip_colorized.mp4" and not made["preview"]
+    codec, frame = video_info(made["data"], tmp_path)
     assert codec.startswith("h264") and frame.shape == (64, 96, 3)
     assert mean_chroma(frame) > 5
     assert set(temp_root.glob("colorize-video-*")) == temp_before  # the uploaded copy is gone
 
 
-def test_video_tab_bad_file_is_one_line(app):
-    pytest.importorskip("colorize.video", reason="colorize/video.py has not landed yet")
-    app.file_uploader(key="video").set_value(("broken.mp4", b"not a video at all", "video/mp4")).run()
+def test_sample_video_preview_is_a_few_seconds(app, tmp_path):
+    open_tab(app, "Video")
+    app.button(key="sample-video").click().run()
     no_traceback(app)
-    assert len(app.error) == 1 and app.error[0].value.startswith("broken.mp4: ")
+    assert any("480×320" in m.value for m in app.markdown)
+    app.button(key="preview-video").click().run()
+    no_traceback(app)
+    assert not app.error, [e.value for e in app.error]
+    made = video_result(app)
+    assert made["preview"] and made["file_name"] == "rocket-pan_preview.mp4"
+    from colorize.video import probe_video
+    (tmp_path / "p.mp4").write_bytes(made["data"])
+    assert abs(probe_video(tmp_path / "p.mp4").duration - page_video.PREVIEW_SECONDS) < 0.3
+    assert app.get_by_key("download-video").label == "Preview (MP4)"
+
+
+def test_video_tab_bad_file_is_one_line(app):
+    open_tab(app, "Video")
+    video_uploader(app).set_value(("broken.mp4", b"not a video at all", "video/mp4")).run()
+    no_traceback(app)
+    assert len(app.error) == 1 and as_read(app.error[0].value).startswith("broken.mp4: ")
     assert "colorize-video-" not in app.error[0].value  # the temporary folder is not shown
     assert not app.get("video") and "colorize-video" not in {b.key for b in app.button}
 
 
-def test_video_over_the_limits_is_refused_before_any_work(app, tmp_path, monkeypatch):
-    video = pytest.importorskip("colorize.video", reason="colorize/video.py has not landed yet")
-    real = video.VideoLimits
-    monkeypatch.setattr(video, "VideoLimits", lambda: real(max_seconds=0.5))
-    app.run()
-    assert any("up to **0.5 seconds**" in m.value for m in app.markdown)
+def test_video_over_the_page_limits_is_refused_before_any_work(tiny_model_dir, tmp_path, monkeypatch):
+    at = start(tiny_model_dir, monkeypatch, COLORIZE_VIDEO_SECONDS=0.5)
+    open_tab(at, "Video")
+    assert any("up to **0.5 seconds**" in m.value for m in at.markdown)
     data = make_video(tmp_path / "long.mp4", frames=12, fps=10).read_bytes()
-    app.file_uploader(key="video").set_value(("long.mp4", data, "video/mp4")).run()
-    no_traceback(app)
-    assert len(app.error) == 1 and app.error[0].value.startswith("long.mp4: ") and "limit" in app.error[0].value
-    assert "colorize-video" not in {b.key for b in app.button}
+    video_uploader(at).set_value(("long.mp4", data, "video/mp4")).run()
+    no_traceback(at)
+    assert len(at.error) == 1 and as_read(at.error[0].value).startswith("long.mp4: ") and "limit" in at.error[0].value
+    assert "colorize-video" not in {b.key for b in at.button}

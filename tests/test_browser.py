@@ -1,9 +1,11 @@
 """End to end in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
 
-One server for the module (the bundled model if present, else the tiny test model). It prints two
-figures, never asserted (speed goals live in benchmarks/): upload-to-result time of a 1 MP photo and
-the server's peak RSS during the video test. Screenshots for the README are written to docs/ only
-when COLORIZE_SCREENSHOTS=1. Without /usr/bin/chromium the module is skipped, but fails under CI.
+Two servers for the module: one on the bundled model (if present, else the tiny test model), one on
+the hint-taking tiny test model for colour pins (the bundled model takes no hints yet). Figures are
+printed, never asserted (speed and memory goals live in benchmarks/): upload-to-result time of a
+1 MP photo, the server's peak RSS during the video test and during a 40 MP scan. Screenshots for
+the README are written to docs/ only when COLORIZE_SCREENSHOTS=1. Without /usr/bin/chromium the
+module is skipped, but fails under CI.
 """
 import io
 import os
@@ -21,15 +23,17 @@ from PIL import Image
 
 from conftest import BUNDLED, ROOT, gradient_photo
 from test_app import make_video, mean_chroma, video_info
-from tiny_model import build_tiny_model
+from tiny_model import build_tiny_hint_model, build_tiny_model
 from colorize.encode import to_uint8
 from colorize.lab import rgb_to_lab
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))   # Debian's, or any Chromium
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = os.environ.get("COLORIZE_SCREENSHOTS") == "1"
-WAIT_MS = 180_000  # generous: CI machines are small and may be busy
+WAIT_MS = 300_000  # generous: CI machines are small and may be busy
+PHONE = {"width": 390, "height": 844}
+BLUE = "#2080C0"
 
 
 def require_browser():
@@ -38,7 +42,8 @@ def require_browser():
     except ImportError:
         missing = "the playwright package is not installed (pip install -r requirements-test.txt)"
     else:
-        missing = None if CHROMIUM.exists() else f"{CHROMIUM} is missing (apt-get install chromium)"
+        missing = None if CHROMIUM.exists() else (f"{CHROMIUM} is missing "
+                                                  "(apt-get install chromium, or set COLORIZE_CHROMIUM)")
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"browser test cannot run under CI: {missing}")
@@ -60,35 +65,52 @@ def memory_kb(pid, field):
     return 0
 
 
+class PeakRSS:
+    """The highest RSS of a process while the `with` block runs, polled every 50 ms."""
+
+    def __init__(self, pid):
+        self.pid, self.peak = pid, memory_kb(pid, "VmRSS")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, memory_kb(self.pid, "VmRSS"))
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 class Server:
-    def __init__(self, proc, url, log):
-        self.proc, self.url, self.log = proc, url, log
+    def __init__(self, proc, url, log, model):
+        self.proc, self.url, self.log, self.model = proc, url, log, model
 
     def log_tail(self):
         return self.log.read_text(errors="replace")[-3000:]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
+def run_server(folder, models=None, model="bundled model " + BUNDLED.name):
+    """`streamlit run app.py` on a free port (COLORIZE_MODELS=models if given); yields a Server."""
     env = {k: v for k, v in os.environ.items() if k != "COLORIZE_MODELS"}
-    if (BUNDLED / "model.json").is_file():
-        model = "bundled model " + BUNDLED.name
-    else:
-        models = tmp_path_factory.mktemp("browser-models")
-        build_tiny_model(models / "tiny-test")
-        env["COLORIZE_MODELS"], model = str(models), "tiny test model"
+    if models is not None:
+        env["COLORIZE_MODELS"] = str(models)
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
              "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(proc, f"http://127.0.0.1:{port}/", log)
+    server = Server(proc, f"http://127.0.0.1:{port}/", log, model)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"streamlit exited with {proc.returncode}:\n{server.log_tail()}")
@@ -98,7 +120,7 @@ def server(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start within 90 s:\n{server.log_tail()}")
+                pytest.fail(f"streamlit did not start within 120 s:\n{server.log_tail()}")
             time.sleep(0.3)
         print(f"\n[browser] streamlit on {server.url} with the {model}")
         yield server
@@ -113,6 +135,26 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    folder = tmp_path_factory.mktemp("server")
+    if (BUNDLED / "model.json").is_file():
+        yield from run_server(folder)
+    else:
+        build_tiny_model(folder / "models" / "tiny-test")
+        yield from run_server(folder, folder / "models", "tiny test model")
+
+
+@pytest.fixture(scope="module")
+def hint_server(tmp_path_factory):
+    """A server whose only model takes colour hints (the tiny test one)."""
+    require_browser()
+    folder = tmp_path_factory.mktemp("hint-server")
+    build_tiny_hint_model(folder / "models" / "tiny-hints")
+    yield from run_server(folder, folder / "models", "hint-taking tiny test model")
+
+
+@pytest.fixture(scope="module")
 def browser(server):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
@@ -123,19 +165,22 @@ def browser(server):
             chromium.close()
 
 
-def open_page(browser, server, width=1400, height=1000):
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+def open_page(browser, server, width=1400, height=1000, phone=False):
+    options = {"viewport": {"width": width, "height": height}, "accept_downloads": True}
+    if phone:
+        options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = browser.new_page(**options)
     page.set_default_timeout(WAIT_MS)
     page.goto(server.url)
-    page.get_by_text("Black-and-white photos (one or many)").wait_for()
+    page.get_by_text("Black-and-white photos:").wait_for()
     return page
 
 
-def grey_photo(path, h, w, seed):
+def grey_photo(path, h, w, seed, quality=92):
     """A generated black-and-white photo saved as JPEG; returns its RGB as float32."""
     rgb = gradient_photo(h, w, seed)
     grey = np.repeat(rgb.mean(axis=2, keepdims=True), 3, axis=2)
-    Image.fromarray(to_uint8(grey)).save(path, "JPEG", quality=92)
+    Image.fromarray(to_uint8(grey)).save(path, "JPEG", quality=quality)
     return grey
 
 
@@ -147,22 +192,52 @@ def wait_idle(page):
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
-def default_vividness():
+def default_vividness(server):
     """The served model's default vividness, as the page's caption prints it."""
-    from colorize import list_models
-    infos, _ = list_models(BUNDLED.parent) if (BUNDLED / "model.json").is_file() else ([], [])
-    return f"{infos[0].default_vividness:.2f}" if infos else "1.00"
+    if server.model.startswith("bundled"):
+        from colorize import list_models
+        infos, _ = list_models(BUNDLED.parent)
+        return f"{infos[0].default_vividness:.2f}"
+    return "1.00"
 
 
-def wait_for_result(page, vividness=None):
-    """Wait until the three pictures are there, every picture has loaded and the script has finished."""
-    vividness = vividness or default_vividness()
-    page.get_by_text("Original (").first.wait_for()
-    page.get_by_text("What the network sees: lightness only").first.wait_for()
-    caption = page.get_by_text(f"Colorized (vividness {vividness})").first
-    caption.wait_for()
+def wait_for_result(page, vividness):
+    """Wait until the result is there, every picture has loaded and the script has finished."""
+    page.get_by_text(f"Colorized (vividness {vividness})").first.wait_for()
+    wait_idle(page)
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stImage"] img')]
                                   .every(img => img.complete && img.naturalWidth > 0)""")
+
+
+def result_picture(page):
+    """The colorized picture: an image, or the clickable picture when the model takes colour hints."""
+    return page.locator(".st-key-result [data-testid='stImage'] img, "
+                        ".st-key-result iframe[class*='stCustomComponent']").first
+
+
+def bundled_takes_hints(server):
+    if not server.model.startswith("bundled"):
+        return False
+    from colorize.model import read_info
+    return read_info(BUNDLED).takes_hints
+
+
+def pin_colour(page, frac_x, frac_y, colour):
+    """Click the shown photo at a fraction of its size, then give the new pin `colour` (#RRGGBB)."""
+    picture = page.frame_locator(".st-key-result iframe").first.locator("img#image")
+    box = picture.bounding_box()
+    pins = page.get_by_role("button", name="color picker").count()
+    picture.click(position={"x": frac_x * box["width"], "y": frac_y * box["height"]})
+    name = f"Pin {pins + 1} color picker"
+    page.get_by_role("button", name=name).wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name=name).click()
+    hex_input = page.get_by_role("dialog").locator("input").first
+    hex_input.fill(colour)
+    hex_input.press("Enter")
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    page.wait_for_timeout(500)
     wait_idle(page)
 
 
@@ -177,10 +252,14 @@ def lightness_of(image):
     return rgb_to_lab(np.asarray(image.convert("RGB"), np.float32) / 255.0)[..., 0]
 
 
-def screenshot(page, name):
+def lab_of(image):
+    return rgb_to_lab(np.asarray(image.convert("RGB"), np.float32) / 255.0)
+
+
+def screenshot(page, name, **kwargs):
     if SCREENSHOTS:
         (ROOT / "docs").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "docs" / name))
+        page.screenshot(path=str(ROOT / "docs" / name), **kwargs)
 
 
 def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
@@ -189,17 +268,18 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     grey = grey_photo(src, 840, 1200, seed=21)  # ~1 MP
     start = time.monotonic()
     upload_photo(page, src)
-    wait_for_result(page)
+    wait_for_result(page, default_vividness(server))
     print(f"\n[browser] upload-to-result time, 1200x840 (1.0 MP) photo: {time.monotonic() - start:.2f} s")
 
-    comparison = page.frame_locator("iframe").first
+    comparison = page.frame_locator(".st-key-result iframe").last
     assert comparison.locator("input[type=range]").count() == 1
     assert comparison.locator("img").count() == 2
+    assert page.get_by_text("Original (").count() == 0   # black and white: not shown twice
 
     page.locator(".st-key-vividness input[type=range]").focus()
     for _ in range(4):
         page.keyboard.press("ArrowRight")
-    wait_for_result(page, vividness=f"{float(default_vividness()) + 0.20:.2f}")
+    wait_for_result(page, f"{float(default_vividness(server)) + 0.20:.2f}")
 
     name, data = download(page, "Colorized PNG")
     assert name == "browser-photo_colorized.png"
@@ -214,31 +294,138 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     page.close()
 
 
-def test_video_tab_progress_playback_and_mp4_download(server, browser, tmp_path):
+def test_a_file_name_with_a_web_address_is_shown_as_plain_text(server, browser, tmp_path):
+    page = open_page(browser, server)
+    src = tmp_path / "see www.example.com and mail me@example.org *now*.jpg"
+    grey_photo(src, 150, 200, seed=3)
+    upload_photo(page, src)
+    wait_for_result(page, default_vividness(server))
+    heading = page.locator(".st-key-result h3").first
+    assert heading.inner_text().replace("\u2060", "").strip() == src.name   # word joiners are invisible
+    assert heading.locator("a").count() == 0, heading.inner_html()
+    assert heading.locator("em, strong").count() == 0
+    page.close()
+
+
+def test_phone_tap_on_a_sample_shows_its_result_in_view(server, browser):
+    page = open_page(browser, server, **PHONE, phone=True)
+    page.get_by_role("button", name="Cat").tap()
+    wait_for_result(page, default_vividness(server))
+    page.wait_for_timeout(1500)   # the scroll runs as the pictures settle
+    box = result_picture(page).bounding_box()
+    assert box is not None and box["height"] > 150
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box   # in view, nothing scrolled by hand
+    slider = page.locator(".st-key-vividness").bounding_box()
+    assert slider["y"] < box["y"] + box["height"] + 250    # vividness right by the picture
+    screenshot(page, "screenshot-phone.png")
+    page.close()
+
+
+def test_pin_a_blue_and_the_full_size_png_is_blue_there_only(hint_server, browser, tmp_path):
+    page = open_page(browser, hint_server)
+    src = tmp_path / "pins.jpg"
+    grey_photo(src, 600, 800, seed=5)
+    upload_photo(page, src)
+    wait_for_result(page, "1.00")
+    _, data = download(page, "Colorized PNG")
+    before = lab_of(Image.open(io.BytesIO(data)))
+    point = (200, 300)   # photo pixels: the orange (dark) half of the generated photo
+    pin_colour(page, point[0] / 800, point[1] / 600, BLUE)
+    _, data = download(page, "Colorized PNG")
+    image = Image.open(io.BytesIO(data))
+    assert image.size == (800, 600)
+    after = lab_of(image)
+    x, y = point
+    near = after[y - 8:y + 9, x - 8:x + 9]
+    assert near[..., 2].mean() < -15 and near[..., 1].mean() < 5      # blue around the pin
+    far = (slice(0, 150), slice(550, 800))
+    delta = np.linalg.norm(after[far] - before[far], axis=-1).mean()
+    print(f"\n[browser] pinned blue: near b* {near[..., 2].mean():.1f}; far mean dE {delta:.2f}")
+    assert delta < 3                                                   # a region far away keeps its colour
+
+    page.locator(".st-key-vividness input[type=range]").focus()       # pins survive a vividness change
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    wait_for_result(page, "0.80")
+    assert page.get_by_role("button", name="Pin 1 color picker").count() == 1
+    _, data = download(page, "Colorized PNG")
+    near = lab_of(Image.open(io.BytesIO(data)))[y - 8:y + 9, x - 8:x + 9]
+    assert near[..., 2].mean() < -10
+    page.get_by_role("tab", name="How it works").click()
+    page.get_by_text("The hint map").first.wait_for()
+    page.get_by_text("Where the pins changed the colour").first.wait_for()
+    page.close()
+
+
+def scan_jpeg(path, width, height, seed=0):
+    """A generated grey 'scan' of width x height pixels (smooth shapes and grain), as JPEG."""
+    rng = np.random.default_rng(seed)
+    small = gradient_photo(height // 16, width // 16, seed).mean(axis=2)
+    import cv2
+    grey = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    grey = np.clip(grey * 255 + rng.normal(0, 6, (height, width)).astype(np.float32), 0, 255).astype(np.uint8)
+    Image.fromarray(grey, "L").save(path, "JPEG", quality=88)
+    return path
+
+
+def test_a_40_mp_scan_goes_through_and_an_oversize_one_names_the_limit(server, browser, tmp_path):
+    page = open_page(browser, server)
+    scan = scan_jpeg(tmp_path / "family-scan.jpg", 7300, 5480)   # 40.0 MP
+    with PeakRSS(server.proc.pid) as rss:
+        start = time.monotonic()
+        upload_photo(page, scan)
+        wait_for_result(page, default_vividness(server))
+        shown = time.monotonic() - start
+        name, data = download(page, "Colorized PNG")
+        total = time.monotonic() - start
+    print(f"\n[browser] 40 MP scan ({scan.stat().st_size / 1e6:.1f} MB JPEG): result shown in {shown:.1f} s, "
+          f"full-size PNG downloaded after {total:.1f} s; server peak RSS {rss.peak / 1024:.0f} MB "
+          f"(goal 900 MB)")
+    image = Image.open(io.BytesIO(data))
+    assert name == "family-scan_colorized.png" and image.size == (7300, 5480)
+    del image, data
+    huge = tmp_path / "too-big.jpg"
+    Image.new("L", (8200, 6200), 120).save(huge, "JPEG", quality=50)   # 50.8 MP
+    upload_photo(page, huge)
+    error = page.get_by_text("over the limit of 50 MP").first
+    error.wait_for()
+    assert "too-big.jpg: is 8200x6200" in error.inner_text()
+    page.close()
+
+
+def test_video_tab_preview_cancel_playback_and_mp4_download(server, browser, tmp_path):
     page = open_page(browser, server)
     page.get_by_role("tab", name="Video").click()
+    page.get_by_text("Short clips only").wait_for()
+    page.get_by_role("button", name="Try the sample video").click()
+    page.get_by_text("480×320, 15 frames per second").wait_for()
+    page.get_by_role("button", name="Preview 3 seconds").click()
+    page.locator("video").wait_for(state="visible")
+    wait_idle(page)
+    assert page.get_by_text("the first 3 seconds").count() == 1
+    page.get_by_role("button", name="Remove clip").click()
+    wait_idle(page)
+
+    long_clip = make_video(tmp_path / "long.mp4", w=320, h=240, frames=300, fps=15)   # 20 s: time to cancel
+    page.locator(".st-key-video input[type=file]").set_input_files(str(long_clip))
+    page.get_by_text("320×240, 15 frames per second").wait_for()
+    page.get_by_role("button", name="Colorize video").click()
+    page.get_by_text(" frames, about ").first.wait_for()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Cancelled: nothing was kept.").wait_for()
+    wait_idle(page)
+    assert page.locator("video").count() == 0
+    page.get_by_role("button", name="Remove clip").click()
+    wait_idle(page)
+
     clip = make_video(tmp_path / "clip.mp4", w=160, h=120, frames=30, fps=15)
     page.locator(".st-key-video input[type=file]").set_input_files(str(clip))
     page.get_by_text("160×120, 15 frames per second").wait_for()
-
-    peak = {"rss": memory_kb(server.proc.pid, "VmRSS")}
-    stop = threading.Event()
-
-    def poll():
-        while not stop.is_set():
-            peak["rss"] = max(peak["rss"], memory_kb(server.proc.pid, "VmRSS"))
-            stop.wait(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    try:
+    with PeakRSS(server.proc.pid) as rss:
         page.get_by_role("button", name="Colorize video").click()
         page.locator("video").wait_for(state="visible")
         name, data = download(page, "Colorized video (MP4)")
-    finally:
-        stop.set()
-        poller.join()
-    print(f"\n[browser] server peak RSS during the video test: {peak['rss'] / 1024:.0f} MB "
+    print(f"\n[browser] server peak RSS during the video test: {rss.peak / 1024:.0f} MB "
           f"(VmHWM since start {memory_kb(server.proc.pid, 'VmHWM') / 1024:.0f} MB)")
     assert name == "clip_colorized.mp4"
     codec, frame = video_info(data, tmp_path)
@@ -257,7 +444,7 @@ def test_eight_pages_at_once_each_get_their_own_photo(server, browser, tmp_path)
     for page, (path, _) in zip(pages, photos):  # all eight uploads in flight together
         upload_photo(page, path)
     for page in pages:
-        wait_for_result(page)
+        wait_for_result(page, default_vividness(server))
     # Downloads one after another once every page is idle: a deferred download's file is dropped by
     # Streamlit after two script runs of *any* session, so clicks racing other pages' runs can 404.
     for i, (page, (path, grey)) in enumerate(zip(pages, photos)):
@@ -272,18 +459,33 @@ def test_eight_pages_at_once_each_get_their_own_photo(server, browser, tmp_path)
 
 @pytest.mark.skipif(not SCREENSHOTS, reason="set COLORIZE_SCREENSHOTS=1 to write the README screenshots")
 def test_readme_screenshots(server, browser, tmp_path):
-    page = open_page(browser, server, 1400, 1500)
+    page = open_page(browser, server, 1400, 1000)
+    page.wait_for_timeout(800)
+    screenshot(page, "screenshot-start.png")
     page.get_by_role("button", name="Astronaut").click()
-    wait_for_result(page)
-    page.wait_for_timeout(500)
+    wait_for_result(page, default_vividness(server))
+    page.wait_for_timeout(800)
     screenshot(page, "screenshot-photo.png")
     page.get_by_role("tab", name="How it works").click()
     page.get_by_text("Taking apart astronaut.jpg").wait_for()
+    wait_idle(page)
     page.wait_for_timeout(800)
+    page.get_by_text("Taking apart astronaut.jpg").scroll_into_view_if_needed()
     screenshot(page, "screenshot-teaching.png")
+    if bundled_takes_hints(server):   # colour pins in action, on the bundled model
+        page.get_by_role("tab", name="Photos").click()
+        wait_for_result(page, default_vividness(server))
+        pin_colour(page, 0.42, 0.78, "#2a63c4")     # the suit, blue
+        page.wait_for_timeout(800)
+        screenshot(page, "screenshot-pins.png")
+        page.get_by_role("tab", name="How it works").click()
+        page.get_by_text("The hint map").first.wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(800)
+        page.get_by_text("Colour pins.").first.scroll_into_view_if_needed()
+        screenshot(page, "screenshot-pins-teaching.png")
     page.get_by_role("tab", name="Video").click()
-    clip = make_video(tmp_path / "street.mp4", w=320, h=240, frames=30, fps=15)
-    page.locator(".st-key-video input[type=file]").set_input_files(str(clip))
+    page.get_by_role("button", name="Try the sample video").click()
     page.get_by_role("button", name="Colorize video").click()
     page.locator("video").wait_for(state="visible")
     wait_idle(page)

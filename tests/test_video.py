@@ -255,7 +255,7 @@ def test_cli_video(clips, tiny_model_dir, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "z.mp4").exists() and leftovers(tmp_path) == []
 
 
-# --- probing: pure parsing of what `ffmpeg -i` prints ------------------------------------------------
+# --- probing: pure parsing of the probe's framecrc data (and of ffmpeg's log, for messages) -------------
 
 PHONE = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'fire.mp4':
   Duration: 00:00:02.38, start: 0.000000, bitrate: 5996 kb/s
@@ -263,8 +263,26 @@ PHONE = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'fire.mp4':
     Side data:
       Display Matrix: rotation of -90.00 degrees
   Stream #0:1[0x2](eng): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 128 kb/s (default)
-At least one output file must be specified
+Stream mapping:
 """
+
+
+def crc_text(streams, packets):
+    """framecrc output: streams = [(kind, codec, time base, size or None)], packets = [(stream, pts, duration)]."""
+    lines = []
+    for i, (kind, codec, tb, size) in enumerate(streams):
+        lines += [f"#tb {i}: {tb}", f"#media_type {i}: {kind}", f"#codec_id {i}: {codec}"]
+        if size:
+            lines.append(f"#dimensions {i}: {size}")
+    lines += [f"{st}, {pts}, {pts}, {dur}, 1000, 0x12345678" for st, pts, dur in packets]
+    return "\n".join(lines) + "\n"
+
+
+# 25 frames over 2.38 s at varying intervals (a phone's variable rate), stored landscape, shown portrait
+PHONE_PTS = [round(i * 2.38 / 25 * 90000 + (1500 if i % 3 == 1 else 0)) for i in range(25)]
+PHONE_CRC = crc_text([("video", "h264", "1/90000", "1280x720"), ("video", "rawvideo", "1/30", "720x1280"),
+                      ("audio", "aac", "1/48000", None)],
+                     [(0, pts, 8568) for pts in PHONE_PTS] + [(1, 0, 1), (2, 0, 1024)])
 
 COVER = """Input #0, matroska,webm, from 'x.mkv':
   Duration: N/A, start: 0.000000, bitrate: N/A
@@ -272,19 +290,26 @@ COVER = """Input #0, matroska,webm, from 'x.mkv':
   Stream #0:1: Video: h264 (High), yuv420p(tv, bt709, progressive), 720x480 [SAR 8:9 DAR 4:3], 29.97 fps, 29.97 tbr, 1k tbn
   Stream #0:2: Audio: mp3 (mp3float), 44100 Hz, stereo, fltp
 """
+COVER_CRC = crc_text([("video", "h264", "1/1000", "720x480"), ("video", "rawvideo", "1001/30000", "720x480"),
+                      ("audio", "mp3", "1/44100", None)],
+                     [(0, round(i * 1001 / 30), 33) for i in range(300)] + [(1, 0, 1), (2, 0, 1152)])
 
 
 def test_parse_probe():
-    info = parse_probe("fire.mp4", PHONE)
+    info = parse_probe("fire.mp4", PHONE, PHONE_CRC)
     assert (info.width, info.height, info.rotation) == (720, 1280, 90)  # upright size; clockwise turn
-    assert info.fps == pytest.approx(10.51) and info.frames == 25 and info.duration == pytest.approx(2.38)
+    assert info.fps == pytest.approx(10.5, abs=0.01) and info.duration == pytest.approx(2.38, abs=0.001)
+    assert info.frames == 25 and info.stream == 0
     assert info.has_audio and info.audio_codec == "aac" and info.codec == "h264" and info.pix_fmt == "yuv420p"
-    info = parse_probe("x.mkv", COVER)
+    info = parse_probe("x.mkv", COVER, COVER_CRC)
     assert (info.stream, info.width, info.height, info.codec) == (1, 720, 480, "h264")  # cover art skipped
-    assert info.rate == exact_rate(29.97) and info.rate.denominator == 1001 and info.duration is None
-    assert info.audio_codec == "mp3" and info.frames is None
+    assert info.rate == exact_rate(29.97) and info.rate.denominator == 1001  # ffmpeg's exact rate, agreeing
+    assert info.duration == pytest.approx(300 * 1001 / 30000, abs=0.002) and info.frames == 300
+    assert info.audio_codec == "mp3"
     with pytest.raises(ColorizeError, match="no video stream"):
-        parse_probe("a.mkv", COVER.replace("Video: h264", "Subtitle: ass"))
+        parse_probe("a.mkv", COVER.replace("Video: h264", "Subtitle: ass"), "")
+    with pytest.raises(ColorizeError, match="still image"):
+        parse_probe("a.png", "Input #0, png_pipe, from 'a.png':\n", "")
     assert exact_rate(25.0) == 25 and exact_rate(23.98) * 1001 == 24000
 
 

@@ -2,7 +2,7 @@
 
 A quick in-process proxy of benchmarks/quality.py (which measures the exported ONNX model through the
 project's pipeline): PSNR of the colorized photo at the default vividness with no hints and with 10
-hints taken from the true colours, and the mean chroma, on 240 held-out photos at 224 px.
+hints taken from the true colours, and the mean chroma, on 120 held-out photos at 224 px.
 """
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SIDE, N_PHOTOS, N_HINTS, PATCH = 224, 240, 10, 3
+SIDE, N_PHOTOS, N_HINTS, PATCH = 224, 120, 10, 3
 VIVIDNESS = 0.7
 
 

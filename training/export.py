@@ -1,6 +1,9 @@
 """Export a training checkpoint to the engine's model folder: ONNX (dynamic batch and size) + model.json.
 
-    python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0
+    python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0 --vividness 0.7
+
+A checkpoint trained with --hints exports a network with the two colour-hint inputs and a "hints"
+block in model.json (see colorize/model.py).
 
 The ONNX Runtime output is checked against torch before anything is written.
 """
@@ -19,31 +22,57 @@ from bins import rebalance_weights  # noqa: E402
 from network import ColorNet  # noqa: E402
 
 
+HINT_PATCH = 3
+DATA_V1 = ("34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, flowers, mixed "
+           "objects, BSDS500 (research-use terms; not redistributed)")
+DATA_BROAD = ("../shared/data/train (34,414 photos: Imagenette, Intel scenes, UTKFace, flowers, mixed objects, "
+              "BSDS500) plus 61,741 photos read from pinned public git snapshots (training/sources.py): all 1,000 "
+              "ImageNet classes, Caltech-101, Kaggle cats and dogs (5,000), clothing (CC0), Corel-1k; weighted by "
+              "source; research-use terms, not redistributed")
+
+
+def example_inputs(model, shape):
+    L = torch.rand(*shape) * 100
+    if not model.takes_hints:
+        return (L,)
+    n, _, h, w = shape
+    mask = (torch.rand(n, 1, h, w) < 0.01).float()
+    return L, (torch.rand(n, 2, h, w) * 160 - 80) * mask, mask
+
+
+def rebalance_log_weights(ck, ckpt_path):
+    if "rebalance_weights" in ck:
+        return np.log(np.asarray(ck["rebalance_weights"], np.float32))
+    prior_path = os.path.join(os.path.dirname(ckpt_path), "bins.json")
+    prior = np.asarray(json.load(open(prior_path))["prior"], np.float32)
+    return np.log(rebalance_weights(prior, ck["args"]["rebalance"]))
+
+
 def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
     ck = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     bins = np.asarray(ck["bins"], np.float32)
-    prior_path = os.path.join(os.path.dirname(ckpt_path), "bins.json")
-    prior = np.asarray(json.load(open(prior_path))["prior"], np.float32)
-    log_weights = np.log(rebalance_weights(prior, ck["args"]["rebalance"]))
-    model = ColorNet(len(bins), pretrained=False)
+    log_weights = rebalance_log_weights(ck, ckpt_path)
+    hints = bool(ck["args"].get("hints"))
+    model = ColorNet(len(bins), pretrained=False, hints=hints)
     model.load_state_dict(ck["model"])
     model.eval()
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, "model.onnx")
-    x = torch.rand(2, 1, 224, 160) * 100
+    names = ["L", "hint_ab", "hint_mask"] if hints else ["L"]
+    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = os.path.join(tmp, "model.onnx")
-        torch.onnx.export(model, (x,), tmp_onnx, input_names=["L"], output_names=["ab_logits"],
-                          dynamic_axes={"L": {0: "batch", 2: "height", 3: "width"},
-                                        "ab_logits": {0: "batch", 2: "h4", 3: "w4"}},
+        torch.onnx.export(model, example_inputs(model, (2, 1, 224, 160)), tmp_onnx, input_names=names,
+                          output_names=["ab_logits"],
+                          dynamic_axes={**axes, "ab_logits": {0: "batch", 2: "h4", 3: "w4"}},
                           opset_version=17, dynamo=False)
         import onnxruntime as ort
         sess = ort.InferenceSession(tmp_onnx, providers=["CPUExecutionProvider"])
         for shape in [(2, 1, 224, 160), (1, 1, 256, 192), (3, 1, 96, 256)]:
-            xs = torch.rand(*shape) * 100
+            xs = example_inputs(model, shape)
             with torch.no_grad():
-                ref = model(xs).numpy()
-            got = sess.run(None, {"L": xs.numpy()})[0]
+                ref = model(*xs).numpy()
+            got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})[0]
             err = float(np.abs(ref - got).max())
             assert got.shape == ref.shape and err < 1e-2, f"ONNX Runtime differs from torch at {shape}: {err}"
             print(f"checked {shape}: max |torch - onnxruntime| = {err:.2e}")
@@ -54,7 +83,8 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
     meta.update({
         "name": name,
         "description": "EfficientNet-Lite0 encoder (ImageNet-pretrained) + U-Net decoder; predicts a distribution "
-                       "over quantized a/b bins from L (Zhang et al. 2016 style, class-rebalanced).",
+                       "over quantized a/b bins from L (Zhang et al. 2016 style, class-rebalanced)"
+                       + ("; optional sparse colour hints enter every decoder level (Zhang et al. 2017)." if hints else "."),
         "onnx": "model.onnx",
         "sha256": sha,
         "input": {"name": "L", "range": [0, 100], "long_side": long_side, "multiple": 32},
@@ -65,10 +95,16 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
                                  "1 = rebalanced distribution at temperature 0.45 (vivid); "
                                  "2 = temperature 0.25 and saturation x1.2"},
         "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
-        "training_data": "34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, "
-                         "flowers, mixed objects, BSDS500 (research-use terms; not redistributed)",
+        "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
         "training": ck.get("state", {}),
     })
+    meta.pop("hints", None)
+    meta.pop("quality", None)  # measured for the previous network; benchmarks/quality.py --record redoes it
+    if hints:
+        meta["hints"] = {"ab_input": "hint_ab", "mask_input": "hint_mask", "patch": HINT_PATCH,
+                         "meaning": "hint_ab: Lab a/b at hinted pixels, 0 elsewhere; hint_mask: 1 at hinted "
+                                    "pixels; each hint is a patch x patch square at the network's input size; "
+                                    "all zeros = no hints"}
     meta.update(extra_meta or {})
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=1)
@@ -81,7 +117,7 @@ def main():
     ap.add_argument("--out", default="models/colorize-lite0")
     ap.add_argument("--name", default="colorize-lite0")
     ap.add_argument("--long-side", type=int, default=256)
-    ap.add_argument("--vividness", type=float, default=1.0)
+    ap.add_argument("--vividness", type=float, required=True, help="the default vividness model.json ships with")
     args = ap.parse_args()
     export(args.ckpt, args.out, args.name, args.long_side, args.vividness)
 
