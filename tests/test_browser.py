@@ -389,7 +389,8 @@ def test_a_40_mp_scan_goes_through_and_an_oversize_one_names_the_limit(server, b
     upload_photo(page, huge)
     error = page.get_by_text("over the limit of 50 MP").first
     error.wait_for()
-    assert "too-big.jpg: is 8200x6200" in error.inner_text()
+    # The page puts a word joiner before the extension so a file name never turns into a link.
+    assert "too-big.jpg: is 8200x6200" in error.inner_text().replace("\u2060", "").replace("\u2060", "")
     page.close()
 
 
