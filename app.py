@@ -506,7 +506,7 @@ def teaching_tab(model, model_folder, info, samples):
         data = s.read()
         sample_choices.append((digest(data), f"Sample: {s.title}", None))
     ids = [c[0] for c in choices] + [c[0] for c in sample_choices if c[0] not in {c[0] for c in choices}]
-    labels = {c[0]: pp.display_name(c[1]) for c in choices + sample_choices}
+    labels = {c[0]: pp.display_name(c[1]) for c in sample_choices + choices}   # the visitor's own name first
     if not ids:
         st.info("Upload a photo in the Photos tab to see it taken apart here.")
         return
