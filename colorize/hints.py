@@ -22,6 +22,11 @@ HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 HINT_ARG = "X,Y,#RRGGBB"
 
 
+def to_hex(rgb):
+    """(r, g, b) 0..255 -> '#rrggbb' (what st.color_picker and --hint speak)."""
+    return "#" + "".join(f"{int(c):02x}" for c in rgb)
+
+
 @dataclass(frozen=True)
 class Hint:
     """One colour hint at a pixel of the photo: x, y (0-based ints) and rgb (three 0..255 ints)."""
@@ -32,7 +37,7 @@ class Hint:
     @property
     def hex(self):
         """The colour as '#rrggbb'."""
-        return "#" + "".join(f"{c:02x}" for c in self.rgb)
+        return to_hex(self.rgb)
 
     @property
     def ab(self):

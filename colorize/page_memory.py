@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .hints import to_hex
+
 log = logging.getLogger("colorize.page")
 
 MB = 1 << 20
@@ -175,7 +177,7 @@ class Pin:
 
     @property
     def hex(self):
-        return "#" + "".join(f"{c:02x}" for c in self.rgb)
+        return to_hex(self.rgb)
 
 
 @dataclass
