@@ -7,6 +7,7 @@ video limits and preview, teaching: the How it works pictures). The network runs
 are made when a download button is pressed. No error reaches the page as a traceback: each photo
 is handled on its own, and a bad one gets one line.
 """
+
 import dataclasses
 import hashlib
 import logging
@@ -14,39 +15,61 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from colorize import ColorizeError, ColorModel, list_models, models_dir, teaching
 from colorize import page_photos as pp
 from colorize.compare import comparison_html
+from colorize.decode import IMAGE_SUFFIXES
 from colorize.encode import FORMATS
 from colorize.gallery import CREDITS, list_samples, thumbnail
 from colorize.hints import check_hints, parse_colour
-from colorize.page_memory import (MB, LookCache, OverBudget, PageBudget, Reaper, ShelfPhoto, Shelves,
-                                  give_back_memory, tune_malloc)
+from colorize.page_memory import (
+    MB,
+    LookCache,
+    OverBudget,
+    PageBudget,
+    Reaper,
+    ShelfPhoto,
+    Shelves,
+    give_back_memory,
+    tune_malloc,
+)
 from colorize.page_video import PREVIEW_SECONDS, describe_limits, page_limits, preview_clip, sample_video
 from colorize.pipeline import Prediction
 from colorize.results import output_name
+from colorize.video import VideoCancelled, colorize_video, probe_video
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 VIDEO_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
-DOWNLOADS = [(fmt, label, mime) for fmt, label, mime in
-             (("png", "PNG", "image/png"), ("jpg", "JPEG", "image/jpeg"), ("tiff", "TIFF", "image/tiff"))
-             if fmt in FORMATS]
-PRIVACY = ("**Privacy.** Your photos and videos go to the server that runs this page, are processed in its "
-           "memory (a video briefly in a temporary file) and are never stored: they are dropped when you "
-           "remove them or close the page.")
+DOWNLOADS = [
+    (fmt, label, mime)
+    for fmt, label, mime in (("png", "PNG", "image/png"), ("jpg", "JPEG", "image/jpeg"), ("tiff", "TIFF", "image/tiff"))
+    if fmt in FORMATS
+]
+PRIVACY = (
+    "**Privacy.** Your photos and videos go to the server that runs this page, are processed in its "
+    "memory (a video briefly in a temporary file) and are never stored: they are dropped when you "
+    "remove them or close the page."
+)
 
 log = logging.getLogger("colorize.app")
 
-st.set_page_config(page_title="Colorize: black and white to colour", page_icon="🎨", layout="wide",
-                   menu_items={"About": "Colorize: black-and-white photos and videos to colour, on a CPU, offline."})
+st.set_page_config(
+    page_title="Colorize: black and white to colour",
+    page_icon="🎨",
+    layout="wide",
+    menu_items={"About": "Colorize: black-and-white photos and videos to colour, on a CPU, offline."},
+)
 
 
 # ------------------------------------------------------------------ what the server keeps
 
+
 def session_alive(session_id):
     from streamlit import runtime
+
     return not runtime.exists() or runtime.get_instance().is_active_session(session_id)
 
 
@@ -54,6 +77,7 @@ def release_session(session_id):
     """What Streamlit keeps of a page closed for good (its uploads and media files): Streamlit frees
     them only when it shuts a session down, which it never does for a page that just closed."""
     from streamlit import runtime
+
     if runtime.exists():
         rt = runtime.get_instance()
         rt.uploaded_file_mgr.remove_session_files(session_id)
@@ -67,16 +91,28 @@ def page_memory():
     (a closed page's after Streamlit's own reconnection window, so it can never come back to find them gone)."""
     tune_malloc()
     budget = PageBudget.from_env()
-    budget = dataclasses.replace(budget, grace_seconds=max(budget.grace_seconds,
-                                                           float(st.get_option("server.disconnectedSessionTTL"))))
+    budget = dataclasses.replace(
+        budget, grace_seconds=max(budget.grace_seconds, float(st.get_option("server.disconnectedSessionTTL")))
+    )
     shelves, looks = Shelves(budget), LookCache(budget.look_cache_bytes)
     return shelves, looks, Reaper(shelves, looks, session_alive, on_drop=release_session)
 
 
 def session_id():
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else "local"
+
+
+def release_upload(upload):
+    """Drop an uploaded file from Streamlit's upload store once its bytes are on the shelf. Only the
+    in-memory store Streamlit runs with has remove_file (its base class does not promise one); any
+    other store lets the file go with the session."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    remove = getattr(ctx.uploaded_file_mgr, "remove_file", None)
+    if remove is not None:
+        remove(ctx.session_id, upload.file_id)
 
 
 def my_shelf():
@@ -117,6 +153,7 @@ def raw_for(model, model_folder, photo, look):
 
 # ------------------------------------------------------------------ small helpers
 
+
 def friendly(name, error):
     """One line for the page; the details of unexpected errors go to the server log only."""
     name = pp.markdown_literal(name)
@@ -143,9 +180,15 @@ def vividness_slider(key, info, container=None):
         st.session_state["vividness-value"] = st.session_state[key]
 
     return (container or st).slider(
-        "Vividness", 0.0, 2.0, step=0.05, key=key, on_change=sync,
+        "Vividness",
+        0.0,
+        2.0,
+        step=0.05,
+        key=key,
+        on_change=sync,
         help="How boldly to colour. 0: no colour at all (plain grey). Low: cautious, muted colours. "
-             "High: bold colours, and bolder mistakes. Moving it does not run the network again.")
+        "High: bold colours, and bolder mistakes. Moving it does not run the network again.",
+    )
 
 
 def scroll_into_view(css_class):
@@ -153,14 +196,18 @@ def scroll_into_view(css_class):
     page's top bar."""
     token = st.session_state.get("scroll-token", 0) + 1
     st.session_state["scroll-token"] = token
-    st.html(f"""<style>.{css_class}{{scroll-margin-top:3.75rem}}</style><span data-scroll="{token}"></span><script>
+    st.html(
+        f"""<style>.{css_class}{{scroll-margin-top:3.75rem}}</style><span data-scroll="{token}"></span><script>
 (() => {{ const go = () => {{ const el = document.querySelector('.{css_class}');
   if (el) el.scrollIntoView({{block: 'start', behavior: 'instant'}}); }};
   [0, 150, 500, 1200].forEach(t => setTimeout(go, t)); }})();
-</script>""", unsafe_allow_javascript=True)
+</script>""",
+        unsafe_allow_javascript=True,
+    )
 
 
 # ------------------------------------------------------------------ sidebar
+
 
 def sidebar():
     """Model picker (only with several models), what the page does, privacy and credits."""
@@ -168,8 +215,10 @@ def sidebar():
     for p in problems:
         log.warning("unusable model: %s", p)
     if not infos:
-        st.error(f"No colorization model found in {models_dir()}. Put a model folder there "
-                 "(see the README) and reload this page.")
+        st.error(
+            f"No colorization model found in {models_dir()}. Put a model folder there "
+            "(see the README) and reload this page."
+        )
         st.stop()
     with st.sidebar:
         st.header("About this page")
@@ -178,14 +227,21 @@ def sidebar():
             names = [i.name for i in infos]
             picked = st.selectbox("Model", names, key="model", help="Different networks can give different colours.")
             info = infos[names.index(picked)]
-        st.markdown("A small neural network looks at the light and dark of a black-and-white photo and "
-                    "guesses its colours: skies blue, grass green, skin warm. The detail always comes from "
-                    "your photo; only the colour is a guess, and a guess can be wrong.")
+        st.markdown(
+            "A small neural network looks at the light and dark of a black-and-white photo and "
+            "guesses its colours: skies blue, grass green, skin warm. The detail always comes from "
+            "your photo; only the colour is a guess, and a guess can be wrong."
+        )
         if info.takes_hints:
-            st.markdown("**Wrong colour?** Click the photo where you know the colour and pick it: "
-                        "the network spreads it across that object.")
-        st.caption(f"Model: **{info.name}**" + (f", licence {info.meta['license']}" if info.meta.get("license") else "")
-                   + ". Runs on this server's processor; nothing is sent to any other service.")
+            st.markdown(
+                "**Wrong colour?** Click the photo where you know the colour and pick it: "
+                "the network spreads it across that object."
+            )
+        st.caption(
+            f"Model: **{info.name}**"
+            + (f", licence {info.meta['license']}" if info.meta.get("license") else "")
+            + ". Runs on this server's processor; nothing is sent to any other service."
+        )
         st.markdown(PRIVACY)
         with st.expander("Credits for the sample photos and video"):
             st.markdown("\n".join(f"- **{title}**: {text}" if title else f"\n{text}" for title, text in CREDITS))
@@ -194,9 +250,9 @@ def sidebar():
 
 # ------------------------------------------------------------------ photos tab
 
+
 def take_uploads(key):
     """The uploader's new files go onto this visitor's shelf (and out of Streamlit's upload store)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
     shelves = page_memory()[0]
     shelf = my_shelf()
     files = st.session_state.get(key) or []
@@ -214,13 +270,8 @@ def take_uploads(key):
         except OverBudget as e:
             notes.append(f"{pp.markdown_literal(f.name)}: not added, {e}.")
         del data
-    ctx = get_script_run_ctx()
-    if ctx is not None:
-        for f in files:
-            try:
-                ctx.uploaded_file_mgr.remove_file(ctx.session_id, f.file_id)
-            except Exception:  # noqa: BLE001 - the store releases it with the session anyway
-                pass
+    for f in files:
+        release_upload(f)
     st.session_state["upload-notes"] = notes
     st.session_state["uploader"] = st.session_state.get("uploader", 0) + 1
     if added:
@@ -254,12 +305,18 @@ def clear_photos():
 def uploader():
     key = f"photos-{st.session_state.get('uploader', 0)}"
     with st.container(key="photos"):
-        st.file_uploader(f"Black-and-white photos: JPEG, PNG, WebP, BMP or TIFF, up to "
-                         f"{pp.PAGE_MAX_PIXELS / 1e6:.0f} megapixels each (one or many)",
-                         type=PHOTO_TYPES, accept_multiple_files=True, key=key, on_change=take_uploads, args=(key,),
-                         help=f"Scans and camera photos up to {pp.PAGE_MAX_PIXELS / 1e6:.0f} megapixels "
-                              "(a 600-dpi scan of an 8×10 inch print is 29). Colour photos work too: the "
-                              "network only uses their light and dark.")
+        st.file_uploader(
+            f"Black-and-white photos: JPEG, PNG, WebP, BMP, TIFF or GIF, up to "
+            f"{pp.PAGE_MAX_PIXELS / 1e6:.0f} megapixels each (one or many)",
+            type=PHOTO_TYPES,
+            accept_multiple_files=True,
+            key=key,
+            on_change=take_uploads,
+            args=(key,),
+            help=f"Scans and camera photos up to {pp.PAGE_MAX_PIXELS / 1e6:.0f} megapixels "
+            "(a 600-dpi scan of an 8×10 inch print is 29). Colour photos work too: the "
+            "network only uses their light and dark.",
+        )
     for note in st.session_state.get("upload-notes", []):
         st.warning(note)
 
@@ -278,8 +335,9 @@ def gallery(samples, compact):
         for sample in samples:
             with st.container(width=170, gap="small"):
                 st.image(sample_thumbnail(str(sample.path)), width="stretch")
-                st.button(sample.title, key=f"sample-{sample.name}", on_click=pick_sample, args=(sample,),
-                          width="stretch")
+                st.button(
+                    sample.title, key=f"sample-{sample.name}", on_click=pick_sample, args=(sample,), width="stretch"
+                )
 
 
 def analyse_new(model, model_folder, shelf, vividness):
@@ -316,6 +374,7 @@ def download_callable(model_folder, photo_id, vividness, fmt):
         if photo is None:
             raise ColorizeError(photo_id, "this photo is no longer on the page")
         return pp.full_size(load_model(model_folder), photo, vividness, fmt)
+
     return make
 
 
@@ -326,6 +385,7 @@ def zip_callable(model_folder, vividness):
         shelf = page_memory()[0].sessions().get(sid)
         photos = [p for p in shelf.photos.values() if p.problem is None] if shelf else []
         return pp.zip_full_size(load_model(model_folder), photos, vividness)
+
     return make
 
 
@@ -334,9 +394,15 @@ def shelf_bar(model_folder, good, vividness):
     with st.container(horizontal=True, vertical_alignment="center", key="shelf-bar"):
         if len(good) > 1:
             st.download_button(
-                f"Download all {len(good)} (zip of PNGs)", key="download-zip", type="primary",
-                data=zip_callable(model_folder, vividness), file_name="colorized_photos.zip", mime="application/zip",
-                on_click="ignore", icon=":material/folder_zip:")
+                f"Download all {len(good)} (zip of PNGs)",
+                key="download-zip",
+                type="primary",
+                data=zip_callable(model_folder, vividness),
+                file_name="colorized_photos.zip",
+                mime="application/zip",
+                on_click="ignore",
+                icon=":material/folder_zip:",
+            )
         st.button("Clear all", key="clear-all", on_click=clear_photos, icon=":material/delete_sweep:")
 
 
@@ -346,16 +412,29 @@ def photo_grid(model, model_folder, shelf, good, vividness):
         for photo in good:
             look = page_memory()[1].get((photo.id, model_folder))
             if look is not None:
-                photo.thumb = pp.preview(model, look, vividness, raw_for(model, model_folder, photo, look),
-                                         side=pp.THUMB_SIDE)
+                photo.thumb = pp.preview(
+                    model, look, vividness, raw_for(model, model_folder, photo, look), side=pp.THUMB_SIDE
+                )
             with st.container(width=150, gap=None, border=photo.id == shelf.selected):
                 if photo.thumb is not None:
                     st.image(photo.thumb, width="stretch")
                 with st.container(horizontal=True, gap=None):
-                    st.button(pp.markdown_literal(photo.name, 18), key=f"open-{photo.id}", type="tertiary",
-                              on_click=select_photo, args=(photo.id,), help=pp.markdown_literal(photo.name, 200))
-                    st.button(":material/close:", key=f"remove-{photo.id}", type="tertiary",
-                              on_click=remove_photo, args=(photo.id,), help="Remove this photo")
+                    st.button(
+                        pp.markdown_literal(photo.name, 18),
+                        key=f"open-{photo.id}",
+                        type="tertiary",
+                        on_click=select_photo,
+                        args=(photo.id,),
+                        help=pp.markdown_literal(photo.name, 200),
+                    )
+                    st.button(
+                        ":material/close:",
+                        key=f"remove-{photo.id}",
+                        type="tertiary",
+                        on_click=remove_photo,
+                        args=(photo.id,),
+                        help="Remove this photo",
+                    )
 
 
 def select_photo(photo_id):
@@ -364,6 +443,7 @@ def select_photo(photo_id):
 
 
 # ---- pins (colour hints)
+
 
 def handle_click(photo, look, picture, key):
     """A new click on the photo adds a pin there (in the colour shown there) or moves the armed pin."""
@@ -406,22 +486,37 @@ def clear_pins(photo_id):
 
 
 def pins_panel(photo):
-    st.markdown("**Colour pins**", help="Click the photo where you know the colour, then pick it here. "
-                "The network spreads it across that part of the photo. Pins stay with this photo and go "
-                "into its downloads.")
+    st.markdown(
+        "**Colour pins**",
+        help="Click the photo where you know the colour, then pick it here. "
+        "The network spreads it across that part of the photo. Pins stay with this photo and go "
+        "into its downloads.",
+    )
     moving = st.session_state.get(f"move-{photo.id}")
     if not photo.pins:
         st.caption("Click the photo to pin a colour.")
     for pin in photo.pins:
-        with st.container(horizontal=True, vertical_alignment="bottom", gap="small",
-                          key=f"pin-row-{photo.id}-{pin.id}"):
+        with st.container(
+            horizontal=True, vertical_alignment="bottom", gap="small", key=f"pin-row-{photo.id}-{pin.id}"
+        ):
             key = f"pin-{photo.id}-{pin.id}"
             st.session_state[key] = pin.hex
             st.color_picker(f"Pin {pin.id}", key=key, on_change=set_pin_colour, args=(photo.id, pin.id, key))
-            st.button("Move", key=f"move-{photo.id}-{pin.id}", on_click=arm_move, args=(photo.id, pin.id),
-                      type="primary" if moving == pin.id else "secondary", icon=":material/open_with:")
-            st.button(":material/close:", key=f"unpin-{photo.id}-{pin.id}", on_click=remove_pin,
-                      args=(photo.id, pin.id), help=f"Remove pin {pin.id}")
+            st.button(
+                "Move",
+                key=f"move-{photo.id}-{pin.id}",
+                on_click=arm_move,
+                args=(photo.id, pin.id),
+                type="primary" if moving == pin.id else "secondary",
+                icon=":material/open_with:",
+            )
+            st.button(
+                ":material/close:",
+                key=f"unpin-{photo.id}-{pin.id}",
+                on_click=remove_pin,
+                args=(photo.id, pin.id),
+                help=f"Remove pin {pin.id}",
+            )
     if moving is not None and photo.pin(moving):
         st.info(f"Click the photo where pin {moving} should go.")
     if photo.pins:
@@ -444,8 +539,14 @@ def show_photo(model, model_folder, info, photo):
         caption = f"Colorized (vividness {vividness:.2f}), {w}×{h} pixels"
         with picture:
             if model.takes_hints:
-                streamlit_image_coordinates(pp.draw_pins(colour, photo.pins, look.size), key=click_key,
-                                            width="stretch", image_format="JPEG", jpeg_quality=90, cursor="crosshair")
+                streamlit_image_coordinates(
+                    pp.draw_pins(colour, photo.pins, look.size),
+                    key=click_key,
+                    width="stretch",
+                    image_format="JPEG",
+                    jpeg_quality=90,
+                    cursor="crosshair",
+                )
                 st.caption(caption + ". Click the photo to pin a colour.")
             else:
                 st.image(colour, caption=caption, width="stretch")
@@ -453,17 +554,24 @@ def show_photo(model, model_folder, info, photo):
             st.markdown(f"**Download** (full size, {w}×{h})")
             for fmt, label, mime in DOWNLOADS:
                 st.download_button(
-                    f"Colorized {label}", key=f"download-{fmt}", type="primary" if fmt == "png" else "secondary",
+                    f"Colorized {label}",
+                    key=f"download-{fmt}",
+                    type="primary" if fmt == "png" else "secondary",
                     data=download_callable(model_folder, photo.id, vividness, fmt),
-                    file_name=output_name(photo.name, fmt), mime=mime, on_click="ignore", icon=":material/download:")
+                    file_name=output_name(photo.name, fmt),
+                    mime=mime,
+                    on_click="ignore",
+                    icon=":material/download:",
+                )
             if look.note:
                 st.caption(look.note)
             if model.takes_hints:
                 pins_panel(photo)
         gray = pp.grey_preview(look)
         st.markdown("**Before and after.** Drag across the picture to compare.")
-        st.iframe(comparison_html(gray, colour), height="content",
-                  alt=f"Before and after: {pp.display_name(photo.name)}")
+        st.iframe(
+            comparison_html(gray, colour), height="content", alt=f"Before and after: {pp.display_name(photo.name)}"
+        )
         if look.original is not None:
             left, right = st.columns(2)
             left.image(look.original, caption=f"Original ({w}×{h})", width="stretch")
@@ -497,6 +605,7 @@ def photos_tab(model, model_folder, info, samples):
 
 # ------------------------------------------------------------------ how it works tab
 
+
 def teaching_tab(model, model_folder, info, samples):
     st.markdown(teaching.EXPLANATION)
     shelf = my_shelf()
@@ -506,7 +615,7 @@ def teaching_tab(model, model_folder, info, samples):
         data = s.read()
         sample_choices.append((digest(data), f"Sample: {s.title}", None))
     ids = [c[0] for c in choices] + [c[0] for c in sample_choices if c[0] not in {c[0] for c in choices}]
-    labels = {c[0]: pp.display_name(c[1]) for c in sample_choices + choices}   # the visitor's own name first
+    labels = {c[0]: pp.display_name(c[1]) for c in sample_choices + choices}  # the visitor's own name first
     if not ids:
         st.info("Upload a photo in the Photos tab to see it taken apart here.")
         return
@@ -525,7 +634,7 @@ def teaching_tab(model, model_folder, info, samples):
         raw = raw_for(model, model_folder, photo, look)
         render_model, v = pp.for_vividness(model, vividness)
         lesson = teaching.lesson(render_model, Prediction(look.preview_L, raw), v)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - one bad photo must not break the teaching tab
         st.error(friendly(photo.name, e))
         return
     st.subheader(f"Taking apart {pp.markdown_literal(photo.name)}", divider="gray", anchor=False)
@@ -537,42 +646,54 @@ def teaching_tab(model, model_folder, info, samples):
     if model.takes_hints:
         hints_lesson(model, photo, look, raw, vividness)
     plane, words = st.columns([1, 1])
-    plane.image(lesson.plane, caption=f"Where this photo's predicted colours sit in the a/b plane "
-                                      f"(shown at lightness {teaching.PLANE_LIGHTNESS:.0f}). The dark outline holds "
-                                      f"half of the pixels, the grey one nine tenths.", width="stretch")
+    plane.image(
+        lesson.plane,
+        caption=f"Where this photo's predicted colours sit in the a/b plane "
+        f"(shown at lightness {teaching.PLANE_LIGHTNESS:.0f}). The dark outline holds "
+        f"half of the pixels, the grey one nine tenths.",
+        width="stretch",
+    )
     with words:
-        st.markdown("**Reading the colour plane.** The centre is grey; the further out, the more colourful. "
-                    "The angle is the hue: right is red, up is yellow, left is green, down is blue. "
-                    "Colorized photos cluster near the centre: the network hedges when unsure. "
-                    "Move the vividness slider and watch the cloud spread out; at 0 it shrinks to the "
-                    "grey centre.")
+        st.markdown(
+            "**Reading the colour plane.** The centre is grey; the further out, the more colourful. "
+            "The angle is the hue: right is red, up is yellow, left is green, down is blue. "
+            "Colorized photos cluster near the centre: the network hedges when unsure. "
+            "Move the vividness slider and watch the cloud spread out; at 0 it shrinks to the "
+            "grey centre."
+        )
         st.markdown(lesson.summary)
 
 
 def hints_lesson(model, photo, look, raw, vividness):
-    st.markdown("**Colour pins.** Besides L, this network can be given a few dots of colour. It spreads each "
-                "one across the object it falls on, as far as the photo's light and dark suggest.")
+    st.markdown(
+        "**Colour pins.** Besides L, this network can be given a few dots of colour. It spreads each "
+        "one across the object it falls on, as far as the photo's light and dark suggest."
+    )
     if not photo.pins:
         st.caption("Pin a colour on this photo in the Photos tab, then come back to watch it spread.")
         return
     small = look.preview_L
     hints = check_hints(photo.hints(), *look.size)
     left, right = st.columns(2)
-    left.image(teaching.hint_map(small, hints, look.size, look.net_L.shape, model.hint_patch), width="stretch",
-               caption=f"The hint map: what the network is given besides L ({len(hints)} "
-                       f"pin{'s' if len(hints) > 1 else ''}, a {model.hint_patch}×{model.hint_patch} square "
-                       "of its own input each)")
+    left.image(
+        teaching.hint_map(small, hints, look.size, look.net_L.shape, model.hint_patch),
+        width="stretch",
+        caption=f"The hint map: what the network is given besides L ({len(hints)} "
+        f"pin{'s' if len(hints) > 1 else ''}, a {model.hint_patch}×{model.hint_patch} square "
+        "of its own input each)",
+    )
     render_model, v = pp.for_vividness(model, max(vividness, pp.GREY_RAMP))
     changed, share = teaching.hint_change(render_model, small, look.raw, raw, v)
-    right.image(changed, width="stretch",
-                caption=f"Where the pins changed the colour (outlined): {share:.0%} of the photo")
+    right.image(
+        changed, width="stretch", caption=f"Where the pins changed the colour (outlined): {share:.0%} of the photo"
+    )
 
 
 # ------------------------------------------------------------------ video tab
 
+
 def take_video(key):
     """A chosen clip goes onto the shelf (one at a time) and out of Streamlit's upload store."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
     shelf, budget = my_shelf(), page_memory()[0].budget
     upload = st.session_state.get(key)
     st.session_state["video-uploader"] = st.session_state.get("video-uploader", 0) + 1
@@ -580,17 +701,14 @@ def take_video(key):
         return
     data = upload.getvalue()
     if len(data) > budget.upload_bytes_per_session:
-        st.session_state["video-note"] = (f"{pp.markdown_literal(upload.name)}: not added, this page takes clips of "
-                                          f"at most {budget.upload_bytes_per_session / MB:.0f} MB.")
+        st.session_state["video-note"] = (
+            f"{pp.markdown_literal(upload.name)}: not added, this page takes clips of "
+            f"at most {budget.upload_bytes_per_session / MB:.0f} MB."
+        )
     else:
         shelf.video = {"name": upload.name, "data": data, "id": digest(data)}
         st.session_state.pop("video-note", None)
-    ctx = get_script_run_ctx()
-    if ctx is not None:
-        try:
-            ctx.uploaded_file_mgr.remove_file(ctx.session_id, upload.file_id)
-        except Exception:  # noqa: BLE001
-            pass
+    release_upload(upload)
 
 
 def pick_sample_video():
@@ -605,17 +723,14 @@ def clear_video():
 
 
 def video_tab(model, info):
-    try:
-        from colorize.video import VideoCancelled, colorize_video, probe_video
-    except ImportError:
-        st.info("Video colorization is not available in this installation.")
-        return
     limits = page_limits()
     seconds, size = describe_limits(limits)
-    st.markdown(f"Short clips only: up to **{seconds}** and up to **{size}** per frame. MP4, MOV, AVI, "
-                "MKV or WebM. The sound is kept, and colours are steadied from frame to frame so they do not "
-                f"flicker. Try a **{PREVIEW_SECONDS:g}-second preview** first; a progress bar shows the "
-                "frames done and the time left, and you can cancel.")
+    st.markdown(
+        f"Short clips only: up to **{seconds}** and up to **{size}** per frame. MP4, MOV, AVI, "
+        "MKV or WebM. The sound is kept, and colours are steadied from frame to frame so they do not "
+        f"flicker. Try a **{PREVIEW_SECONDS:g}-second preview** first; a progress bar shows the "
+        "frames done and the time left, and you can cancel."
+    )
     shelf = my_shelf()
     key = f"video-{st.session_state.get('video-uploader', 0)}"
     with st.container(key="video"):
@@ -623,8 +738,13 @@ def video_tab(model, info):
     if st.session_state.get("video-note"):
         st.warning(st.session_state["video-note"])
     if sample_video() is not None and shelf.video is None:
-        st.button("Try the sample video (4 s)", key="sample-video", on_click=pick_sample_video,
-                  icon=":material/movie:", help="A slow pan across the public-domain photo of a rocket launch.")
+        st.button(
+            "Try the sample video (4 s)",
+            key="sample-video",
+            on_click=pick_sample_video,
+            icon=":material/movie:",
+            help="A slow pan across the public-domain photo of a rocket launch.",
+        )
     source = shelf.video
     if source is None:
         return
@@ -634,7 +754,7 @@ def video_tab(model, info):
             clip = source.get("info") or probe_video(src)
             source["info"] = clip
             limits.check(clip)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a bad clip is one line for the visitor
             st.error(friendly(source["name"], e))
             st.button("Remove clip", key="clear-video", on_click=clear_video, icon=":material/close:")
             return
@@ -648,18 +768,28 @@ def video_tab(model, info):
         if st.session_state.get("cancel-video"):
             st.info("Cancelled: nothing was kept.")
         if preview or whole:
-            run_video(source, src, folder, model, vividness, limits, colorize_video, VideoCancelled, preview)
+            run_video(source, src, folder, model, vividness, limits, preview)
     made = source.get("result")
     if made:
         player, side = st.columns([3, 1])
         player.video(made["data"])
         with side:
             label = "Preview (MP4)" if made["preview"] else "Colorized video (MP4)"
-            st.download_button(label, data=made["data"], file_name=made["file_name"], mime="video/mp4",
-                               key="download-video", type="primary", on_click="ignore", icon=":material/download:")
+            st.download_button(
+                label,
+                data=made["data"],
+                file_name=made["file_name"],
+                mime="video/mp4",
+                key="download-video",
+                type="primary",
+                on_click="ignore",
+                icon=":material/download:",
+            )
             what = f"the first {PREVIEW_SECONDS:g} seconds" if made["preview"] else "the whole clip"
-            st.caption(f"H.264 MP4 of {what}, made at vividness {made['vividness']:.2f}. To try another "
-                       "vividness, move the slider and press a button again.")
+            st.caption(
+                f"H.264 MP4 of {what}, made at vividness {made['vividness']:.2f}. To try another "
+                "vividness, move the slider and press a button again."
+            )
 
 
 def write_clip(source, folder):
@@ -675,7 +805,7 @@ def describe_video(info):
     return f"{length}, {info.width}×{info.height}, {info.fps:.3g} frames per second, {sound}."
 
 
-def run_video(source, src, folder, model, vividness, limits, colorize_video, cancelled, preview):
+def run_video(source, src, folder, model, vividness, limits, preview):
     """Colorize the clip (or its first seconds) inside `folder`, which the caller removes whatever happens.
 
     Pressing Cancel reruns the page, which stops this run at its next progress update."""
@@ -698,9 +828,13 @@ def run_video(source, src, folder, model, vividness, limits, colorize_video, can
         bar.empty()
         cancel.empty()
         name = output_name(source["name"], "mp4")
-        source["result"] = {"data": data, "vividness": vividness, "preview": preview,
-                            "file_name": name.replace("_colorized.", "_preview.") if preview else name}
-    except cancelled:
+        source["result"] = {
+            "data": data,
+            "vividness": vividness,
+            "preview": preview,
+            "file_name": name.replace("_colorized.", "_preview.") if preview else name,
+        }
+    except VideoCancelled:
         bar.empty()
         cancel.empty()
         st.info("Cancelled: nothing was kept.")
@@ -712,15 +846,18 @@ def run_video(source, src, folder, model, vividness, limits, colorize_video, can
 
 # ------------------------------------------------------------------ the page
 
+
 def main():
     st.title("Colorize")
-    st.markdown("Give black-and-white photos and short videos colour. A small neural network guesses the colours; "
-                "everything runs on this server's own processor.")
+    st.markdown(
+        "Give black-and-white photos and short videos colour. A small neural network guesses the colours; "
+        "everything runs on this server's own processor."
+    )
     info = sidebar()
     model_folder = str(info.folder)
     try:
         model = load_model(model_folder)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - the page still says which model failed
         st.error(friendly(info.name, e))
         st.stop()
     samples = list_samples()
@@ -738,6 +875,6 @@ def main():
 
 try:
     main()
-except Exception:  # noqa: BLE001 - the last guard: a line for the visitor, the traceback for the log
+except Exception:  # the last guard: a line for the visitor, the traceback for the log
     log.exception("page failed")
     st.error("Something went wrong on this page; reloading it usually helps (the details are in the server log).")

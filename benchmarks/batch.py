@@ -25,6 +25,7 @@ Photos are crops of ../shared/samples/bw resized to --megapixels (read only, nev
 repository), else synthetic; JPEG q90 in, PNG out, the bundled model. Needs dask[distributed]
 (pip install ".[cluster]").
 """
+
 import argparse
 import glob
 import os
@@ -36,14 +37,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from checkout import SHARED
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from colorize.batch import PhotoSettings, find_model, plan_batch, run_batch, worker_model
 
-from colorize.batch import PhotoSettings, find_model, plan_batch, run_batch, worker_model  # noqa: E402
-
-SAMPLES = ROOT.parent / "shared" / "samples" / "bw"
+SAMPLES = SHARED / "samples" / "bw"
 
 
 def make_photos(folder, n, megapixels):
@@ -82,8 +81,13 @@ def timed_batch(src, out, settings, client=None, **how):
     arrivals = []
     c0 = cpu_now(client)
     t0 = time.perf_counter()
-    rows = run_batch(plan_batch(jobs), settings, on_outcome=lambda o: arrivals.append(time.perf_counter() - t0),
-                     cluster=client, **how)
+    rows = run_batch(
+        plan_batch(jobs),
+        settings,
+        on_outcome=lambda o: arrivals.append(time.perf_counter() - t0),
+        cluster=client,
+        **how,
+    )
     wall = time.perf_counter() - t0
     cpu = cpu_now(client) - c0
     failed = [r.error for r in rows if r.status != "done"]
@@ -108,8 +112,11 @@ def main():
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     loads = [load[0]] if load else []
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs"
-          + (f", load average {load[0]:.1f} at start" if load else "") + f"; Python {platform.python_version()}")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs"
+        + (f", load average {load[0]:.1f} at start" if load else "")
+        + f"; Python {platform.python_version()}"
+    )
     info = find_model()
     settings = PhotoSettings.for_model(info)
     n, k = args.photos, args.workers
@@ -130,13 +137,13 @@ def main():
 
         quiet_dask_logs()
         t0 = time.perf_counter()
-        cluster = start_local_cluster(k)   # as --cluster local starts it
+        cluster = start_local_cluster(k)  # as --cluster local starts it
         client = Client(cluster)
         start_s = time.perf_counter() - t0
         try:
             warm = [(tmp / "in" / "photo000.jpg", tmp / "warm" / f"w{i}.png") for i in range(k)]
             t0 = time.perf_counter()
-            run_batch(plan_batch(warm), settings, cluster=client)   # loads the model on each worker
+            run_batch(plan_batch(warm), settings, cluster=client)  # loads the model on each worker
             warm_s = time.perf_counter() - t0
             dask_wall, dask_cpu, dask_rows, _ = timed_batch(tmp / "in", tmp / "dask", settings, client=client)
         finally:
@@ -147,25 +154,37 @@ def main():
         if load:
             loads.append(os.getloadavg()[0])
 
-    print(f"{'path':<42} {'photos/s':>8} {'wall s/photo':>12} {'in a worker':>11} {'CPU s/photo':>11} "
-          f"{'of it photo':>11} | {'overhead per photo: CPU':>23} {'wall':>15}")
-    print(f"{'sequential (1 process, ORT on all cores)':<42} {n / seq_wall:8.2f} {seq_wall / n:12.3f} "
-          f"{statistics.mean(r.seconds for r in seq_rows):11.3f} {seq_cpu / n:11.3f}")
-    for label, wall, cpu, rows in ((f"--workers {k} (pool, start included)", pool_wall, pool_cpu, pool_rows),
-                                   (f"Dask LocalCluster, {k} workers (warm)", dask_wall, dask_cpu, dask_rows)):
+    print(
+        f"{'path':<42} {'photos/s':>8} {'wall s/photo':>12} {'in a worker':>11} {'CPU s/photo':>11} "
+        f"{'of it photo':>11} | {'overhead per photo: CPU':>23} {'wall':>15}"
+    )
+    print(
+        f"{'sequential (1 process, ORT on all cores)':<42} {n / seq_wall:8.2f} {seq_wall / n:12.3f} "
+        f"{statistics.mean(r.seconds for r in seq_rows):11.3f} {seq_cpu / n:11.3f}"
+    )
+    for label, wall, cpu, rows in (
+        (f"--workers {k} (pool, start included)", pool_wall, pool_cpu, pool_rows),
+        (f"Dask LocalCluster, {k} workers (warm)", dask_wall, dask_cpu, dask_rows),
+    ):
         mean = statistics.mean(r.seconds for r in rows)
         photo_cpu = statistics.mean(r.cpu for r in rows)
         cpu_over = cpu / n - photo_cpu
         wall_over = wall * k / n - mean
-        print(f"{label:<42} {n / wall:8.2f} {wall / n:12.3f} {mean:11.3f} {cpu / n:11.3f} {photo_cpu:11.3f} | "
-              f"{cpu_over * 1000:10.0f} ms ({100 * cpu_over / photo_cpu:4.1f} %) "
-              f"{wall_over * 1000:6.0f} ms ({100 * wall_over / mean:.0f} %)")
+        print(
+            f"{label:<42} {n / wall:8.2f} {wall / n:12.3f} {mean:11.3f} {cpu / n:11.3f} {photo_cpu:11.3f} | "
+            f"{cpu_over * 1000:10.0f} ms ({100 * cpu_over / photo_cpu:4.1f} %) "
+            f"{wall_over * 1000:6.0f} ms ({100 * wall_over / mean:.0f} %)"
+        )
     print(f"{f'--workers {k} (pool, without its start)':<42} {pool_steady:8.2f} {1 / pool_steady:12.3f}")
-    print(f"\nModel load in this process {load_s:.2f} s; LocalCluster start {start_s:.1f} s, then the model on "
-          f"each worker (first {k} photos) {warm_s:.1f} s.")
+    print(
+        f"\nModel load in this process {load_s:.2f} s; LocalCluster start {start_s:.1f} s, then the model on "
+        f"each worker (first {k} photos) {warm_s:.1f} s."
+    )
     print(f"Cluster vs pool without its start, per photo: {100 * (pool_steady * dask_wall / n - 1):+.0f} %.")
-    print(f"Outputs byte-identical on all three paths: {'yes' if same else 'NO'}"
-          + (f"; load average {loads[0]:.1f} at start, {loads[-1]:.1f} at the end" if loads else ""))
+    print(
+        f"Outputs byte-identical on all three paths: {'yes' if same else 'NO'}"
+        + (f"; load average {loads[0]:.1f} at start, {loads[-1]:.1f} at the end" if loads else "")
+    )
     if not same:
         sys.exit(1)
 

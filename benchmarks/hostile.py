@@ -19,24 +19,23 @@
 Timings are wall clock on this machine (2 cores, shared with whatever else runs): compare the
 figures of one run with each other.
 """
+
 import argparse
+import functools
 import io
+import itertools
 import re
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
+from checkout import ROOT
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from colorize import ColorizeError, ColorModel, load_image, results  # noqa: E402
-from colorize.model import models_dir  # noqa: E402
-from colorize.precheck import MAX_JPEG_PASSES, MAX_JPEG_SCANS, Refused, check_jpeg  # noqa: E402
+from colorize import ColorizeError, ColorModel, load_image, results
+from colorize.model import models_dir
+from colorize.precheck import MAX_JPEG_PASSES, MAX_JPEG_SCANS, Refused, check_jpeg
 
 SAMPLE = ROOT / "samples" / "astronaut.jpg"
 
@@ -54,7 +53,7 @@ def photo_jpeg(width, height, progressive=False):
 def scans_of(jpeg):
     """[(start, end)] of each scan (SOS header + entropy-coded data)."""
     starts = [m.start() for m in re.finditer(rb"\xff\xda", jpeg)]
-    return list(zip(starts, starts[1:] + [len(jpeg) - 2]))
+    return list(itertools.pairwise([*starts, len(jpeg) - 2]))
 
 
 def repeat_scan(jpeg, scan, times):
@@ -65,8 +64,10 @@ def repeat_scan(jpeg, scan, times):
 def costliest_accepted(base):
     """{label: JPEG bytes} with a scan repeated as often as the checks still accept."""
     scans = scans_of(base)
-    choices = {"DC scan (all components) repeated": scans[0],
-               "smallest scan repeated": min(scans, key=lambda s: s[1] - s[0])}
+    choices = {
+        "DC scan (all components) repeated": scans[0],
+        "smallest scan repeated": min(scans, key=lambda s: s[1] - s[0]),
+    }
     found = {}
     for label, scan in choices.items():
         times = 0
@@ -144,14 +145,17 @@ def analyse_quietly(model, data):
             results.analyse_photo(model, "hostile.jpg", data)
         except ColorizeError:
             pass
+
     return run
 
 
 def decode_inside_lock(data):
     """The page before issue 11: the upload decoded while holding the process-wide full-size lock."""
+
     def run():
         with results._full_size_turn:
             Image.open(io.BytesIO(data)).load()
+
     return run
 
 
@@ -159,15 +163,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3000, help="how often the last scan is repeated")
     ap.add_argument("--runs", type=int, default=5, help="timed runs of the 1 MP photo per situation")
-    ap.add_argument("--before", action="store_true",
-                    help="also measure the unguarded decode and the old decode-inside-the-lock page (slow)")
+    ap.add_argument(
+        "--before",
+        action="store_true",
+        help="also measure the unguarded decode and the old decode-inside-the-lock page (slow)",
+    )
     args = ap.parse_args()
 
     base = photo_jpeg(4000, 2990, progressive=True)
     smallest = min(scans_of(base), key=lambda s: s[1] - s[0])
     hostile = repeat_scan(base, smallest, args.repeats)
-    print(f"hostile JPEG: 4000x2990, {len(scans_of(hostile))} scans (last one repeated {args.repeats}x), "
-          f"{len(hostile) / 1000:.0f} kB (the photo itself, 10 scans: {len(base) / 1000:.0f} kB)")
+    print(
+        f"hostile JPEG: 4000x2990, {len(scans_of(hostile))} scans (last one repeated {args.repeats}x), "
+        f"{len(hostile) / 1000:.0f} kB (the photo itself, 10 scans: {len(base) / 1000:.0f} kB)"
+    )
     t, outcome = refuse_time(hostile)
     print(f"  load_image: {t * 1000:.1f} ms, {outcome}")
     print(f"  decoding the photo itself (10 scans): {seconds(lambda: load_image('base.jpg', base)) * 1000:.0f} ms")
@@ -178,7 +187,7 @@ def main():
     print(f"costliest accepted (limits: {MAX_JPEG_SCANS} scans, {MAX_JPEG_PASSES} passes):")
     worst, worst_time = None, -1.0
     for label, data in costliest_accepted(base).items():
-        t = min(seconds(lambda: load_image("worst.jpg", data)) for _ in range(3))
+        t = min(seconds(functools.partial(load_image, "worst.jpg", data)) for _ in range(3))
         print(f"  {label}: load_image {t * 1000:.0f} ms")
         if t > worst_time:
             worst, worst_time = data, t
@@ -189,17 +198,22 @@ def main():
     base_ms = statistics.median(alone) * 1000
     print(f"another visitor's {size[0]}x{size[1]} photo (upload + PNG download), median of {args.runs}:")
     print(f"  alone: {base_ms:.0f} ms (max {max(alone) * 1000:.0f})")
-    situations = [("while the hostile JPEG is uploaded over and over", analyse_quietly(model, hostile)),
-                  ("while the costliest accepted JPEG is uploaded over and over", analyse_quietly(model, worst))]
+    situations = [
+        ("while the hostile JPEG is uploaded over and over", analyse_quietly(model, hostile)),
+        ("while the costliest accepted JPEG is uploaded over and over", analyse_quietly(model, worst)),
+    ]
     if args.before:
-        situations.append(("BEFORE: hostile JPEG decoded inside the full-size lock, over and over",
-                           decode_inside_lock(hostile)))
+        situations.append(
+            ("BEFORE: hostile JPEG decoded inside the full-size lock, over and over", decode_inside_lock(hostile))
+        )
     for label, background in situations:
         times, rounds = while_busy(background, lambda: page_path(model, photo), args.runs)
         ms = statistics.median(times) * 1000
         per_round = f"{statistics.median(rounds) * 1000:.0f} ms each" if rounds else "none finished"
-        print(f"  {label} ({len(rounds)} rounds, {per_round}): {ms:.0f} ms (max {max(times) * 1000:.0f}), "
-              f"delay {ms - base_ms:+.0f} ms")
+        print(
+            f"  {label} ({len(rounds)} rounds, {per_round}): {ms:.0f} ms (max {max(times) * 1000:.0f}), "
+            f"delay {ms - base_ms:+.0f} ms"
+        )
 
 
 if __name__ == "__main__":

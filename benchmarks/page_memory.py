@@ -10,6 +10,7 @@ start. Needs Debian's chromium and playwright (requirements-test.txt). Run from 
 
     python benchmarks/page_memory.py [--photos 40] [--pages 12] [--settle 60]
 """
+
 import argparse
 import os
 import socket
@@ -25,8 +26,15 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WAIT_MS = 600_000
 LOG = subprocess.DEVNULL
 
@@ -58,6 +66,7 @@ class Peak:
 def photo(path, seed, width=1732, height=1155):
     """A different 2 MP black-and-white 'photo' for each seed: smooth shapes and grain, as JPEG."""
     import cv2
+
     rng = np.random.default_rng(seed)
     small = rng.random((height // 32, width // 32)).astype(np.float32)
     grey = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
@@ -72,9 +81,28 @@ def start_server():
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "COLORIZE_MODELS"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=LOG, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=LOG,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(400):
         try:
@@ -113,6 +141,7 @@ def main():
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait after pages close")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
     proc, url = start_server()
     try:
         with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -139,19 +168,21 @@ def main():
             page.close()
             closed = settle(proc.pid, args.settle)
             top = peak.stop()
-            print(f"[1] {args.photos} sequential uploads in one session: first {first:.0f} MB, after the last "
-                  f"{last:.0f} MB (+{last - first:.0f}), peak {top:.0f} MB, {args.settle:.0f} s after closing "
-                  f"{closed:.0f} MB (+{closed - first:.0f}; goal +150); median upload-to-result "
-                  f"{np.median(times):.2f} s")
+            print(
+                f"[1] {args.photos} sequential uploads in one session: first {first:.0f} MB, after the last "
+                f"{last:.0f} MB (+{last - first:.0f}), peak {top:.0f} MB, {args.settle:.0f} s after closing "
+                f"{closed:.0f} MB (+{closed - first:.0f}; goal +150); median upload-to-result "
+                f"{np.median(times):.2f} s"
+            )
 
             # 2. a crowd
             start = rss_mb(proc.pid)
             paths = [photo(tmp / f"crowd-{i:02d}.jpg", seed=1000 + i) for i in range(args.pages)]
             pages = [open_page(browser, url) for _ in range(args.pages)]
             peak = Peak(proc.pid)
-            for pg, path in zip(pages, paths):
+            for pg, path in zip(pages, paths, strict=False):
                 pg.locator(".st-key-photos input[type=file]").set_input_files(str(path))
-            for pg, path in zip(pages, paths):
+            for pg, path in zip(pages, paths, strict=False):
                 pg.locator(".st-key-result h3").filter(has_text=path.stem.split("-")[-1]).first.wait_for()
                 pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
             busy = rss_mb(proc.pid)
@@ -163,8 +194,10 @@ def main():
                 pg.close()
             top = peak.stop()
             after = settle(proc.pid, args.settle)
-            print(f"[2] {args.pages} pages at once: start {start:.0f} MB, all shown {busy:.0f} MB, peak {top:.0f} MB, "
-                  f"{args.settle:.0f} s after they closed {after:.0f} MB ({after - start:+.0f}; goal within 150)")
+            print(
+                f"[2] {args.pages} pages at once: start {start:.0f} MB, all shown {busy:.0f} MB, peak {top:.0f} MB, "
+                f"{args.settle:.0f} s after they closed {after:.0f} MB ({after - start:+.0f}; goal within 150)"
+            )
             browser.close()
     finally:
         proc.terminate()

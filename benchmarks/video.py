@@ -11,12 +11,16 @@ are turned grey, colorized per frame ("naive") and stabilised, and compared with
        the normalised 256-bin histograms of each RGB channel of frames t and t+d, d = 1, 2, 4, averaged;
   WE   warping error: frame t+1 warped onto frame t along the flow of the grey frames, mean a/b
        distance (CIE Lab, sqrt(da^2 + db^2)) over pixels the forward-backward check calls visible;
-  CF   colourfulness (Hasler and Suesstrunk 2003), mean over frames.
+  CF   colourfulness (Hasler and Suesstrunk 2003, benchmarks/metrics.py: the CF of quality.py), mean
+       over frames.
 The original colour clip and the grey clip are measured too: CDC works on RGB histograms, so changes
 of brightness (camera pans, exposure jumps) count as flicker even with no colour at all, and the
 original footage's own CDC shows what faithful, perfectly steady colour would score.
 Samples are read from /work/shared (../shared relative to the repository); nothing is copied.
 """
+
+import functools
+import itertools
 import os
 import resource
 import subprocess
@@ -27,14 +31,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from checkout import ROOT, SHARED
+from metrics import colourfulness
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from colorize.lab import rgb_to_lab
+from colorize.videoio import FrameReader, FrameWriter, ffmpeg_exe, probe_video
 
-from colorize.lab import rgb_to_lab  # noqa: E402
-from colorize.videoio import FrameReader, FrameWriter, ffmpeg_exe, probe_video  # noqa: E402
-
-SAMPLES = ROOT.parent / "shared" / "samples" / "video"
+SAMPLES = SHARED / "samples" / "video"
 MODEL = ROOT / "models" / "colorize-lite0"
 
 
@@ -56,6 +59,7 @@ def timed(fn):
 
 def colorized_frames(src, dst, model, **options):
     from colorize.video import colorize_video
+
     seen = []
     colorize_video(src, dst, model, progress=seen.append, **options)
     return seen[-1].done
@@ -73,29 +77,48 @@ def passthrough(src, dst):
 
 
 def speed(model, work):
-    print(f"\n== speed (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
-          "a training run shares the machine, so wall-clock figures are pessimistic)")
+    print(
+        f"\n== speed (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
+        "a training run shares the machine, so wall-clock figures are pessimistic)"
+    )
     clips = {"640x360": work / "s360.mp4", "1280x720": work / "s720.mp4"}
     ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "4", "-c", "copy", clips["640x360"])
-    ffmpeg("-i", SAMPLES / "bwIndustry.mp4", "-t", "3", "-vf", "scale=1280:720", "-c:v", "libx264", "-crf", "18",
-           "-c:a", "copy", clips["1280x720"])
+    ffmpeg(
+        "-i",
+        SAMPLES / "bwIndustry.mp4",
+        "-t",
+        "3",
+        "-vf",
+        "scale=1280:720",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-c:a",
+        "copy",
+        clips["1280x720"],
+    )
     print("CPU ms/frame: this process and its ffmpeg children; 'ceiling' = 2000 / that: the frames/s two idle")
     print("cores could give at best (an upper bound, not a measurement)")
     print(f"{'size':9} {'job':30} {'frames':>6} {'wall s':>7} {'frames/s':>9} {'CPU ms/frame':>13} {'ceiling':>8}")
     results = {}
     for size, src in clips.items():
-        jobs = [("decode+encode alone", lambda: passthrough(src, work / "p.mp4")),
-                ("colorize, stabilised (default)", lambda: colorized_frames(src, work / "c.mp4", model)),
-                ("colorize, per frame (naive)", lambda: colorized_frames(src, work / "c.mp4", model, stabilize=False)),
-                ("stabilised, network at 256", lambda: colorized_frames(src, work / "c.mp4", model, network_side=None))]
+        colorized = functools.partial(colorized_frames, src, work / "c.mp4", model)
+        jobs = [
+            ("decode+encode alone", functools.partial(passthrough, src, work / "p.mp4")),
+            ("colorize, stabilised (default)", colorized),
+            ("colorize, per frame (naive)", functools.partial(colorized, stabilize=False)),
+            ("stabilised, network at 256", functools.partial(colorized, network_side=None)),
+        ]
         for name, job in jobs:
             n, wall, cpu = timed(job)
             results[(size, name)] = n / wall
-            print(f"{size:9} {name:30} {n:6d} {wall:7.2f} {n / wall:9.1f} {cpu / n * 1000:13.1f} "
-                  f"{2 * n / cpu:8.0f}")
+            print(f"{size:9} {name:30} {n:6d} {wall:7.2f} {n / wall:9.1f} {cpu / n * 1000:13.1f} {2 * n / cpu:8.0f}")
     fps = results[("640x360", "colorize, stabilised (default)")]
-    print(f"goal >= 30 frames/s end to end at 640x360: {fps:.1f} ({'met' if fps >= 30 else 'NOT met'}; "
-          f"load average now {os.getloadavg()[0]:.1f})")
+    print(
+        f"goal >= 30 frames/s end to end at 640x360: {fps:.1f} ({'met' if fps >= 30 else 'NOT met'}; "
+        f"load average now {os.getloadavg()[0]:.1f})"
+    )
 
 
 RSS_CHILD = """
@@ -147,8 +170,10 @@ def memory(work):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         py, ff = int(out[0]), int(out[1])
         peaks.append(py)
-        print(f"{info.duration:5.1f} s, {info.frames:4d} frames at {info.width}x{info.height}: "
-              f"python {py:5d} MB, largest ffmpeg {ff:4d} MB")
+        print(
+            f"{info.duration:5.1f} s, {info.frames:4d} frames at {info.width}x{info.height}: "
+            f"python {py:5d} MB, largest ffmpeg {ff:4d} MB"
+        )
     print(f"4x longer clip / short clip peak: {peaks[1] / peaks[0]:.2f} (goal: flat, ~1.0)")
 
 
@@ -160,8 +185,9 @@ def read_frames(path):
 
 def cdc(frames):
     """Colour distribution consistency (Liu et al. 2021); lower is steadier."""
-    hists = np.stack([[np.bincount(f[..., c].ravel(), minlength=256) / f[..., c].size for c in range(3)]
-                      for f in frames])
+    hists = np.stack(
+        [[np.bincount(f[..., c].ravel(), minlength=256) / f[..., c].size for c in range(3)] for f in frames]
+    )
 
     def jsd(p, q):
         m = 0.5 * (p + q)
@@ -169,12 +195,14 @@ def cdc(frames):
         def kl(a, b):
             nz = a > 0
             return (a[nz] * np.log2(a[nz] / b[nz])).sum()
+
         return 0.5 * kl(p, m) + 0.5 * kl(q, m)
 
     per_d = []
     for d in (1, 2, 4):
-        per_d.append(np.mean([np.mean([jsd(hists[t, c], hists[t + d, c]) for c in range(3)])
-                              for t in range(len(frames) - d)]))
+        per_d.append(
+            np.mean([np.mean([jsd(hists[t, c], hists[t + d, c]) for c in range(3)]) for t in range(len(frames) - d)])
+        )
     return float(np.mean(per_d))
 
 
@@ -184,13 +212,13 @@ def flows(gray):
     out = []
     h, w = gray.shape[1:]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    for a, b in zip(gray[:-1], gray[1:]):
+    for a, b in itertools.pairwise(gray):
         f = dis.calc(a, b, None)
         bwd = dis.calc(b, a, None)
         mx, my = gx + f[..., 0], gy + f[..., 1]
         bwd_there = cv2.remap(bwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         loop = ((f + bwd_there) ** 2).sum(-1)
-        ok = (loop < 0.01 * ((f ** 2).sum(-1) + (bwd_there ** 2).sum(-1)) + 0.5)
+        ok = loop < 0.01 * ((f**2).sum(-1) + (bwd_there**2).sum(-1)) + 0.5
         ok &= (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         out.append((mx, my, ok))
     return out
@@ -207,50 +235,62 @@ def warp_error(frames, motion):
     return float(np.mean(errs))
 
 
-def colourfulness(frames):
-    vals = []
-    for f in frames:
-        r, g, b = (f[..., i].astype(np.float32) for i in range(3))
-        rg, yb = r - g, 0.5 * (r + g) - b
-        vals.append(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-    return float(np.mean(vals))
+def mean_colourfulness(frames):
+    return float(np.mean([colourfulness(f) for f in frames]))
 
 
 def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
-    from colorize.video import VIDEO_NETWORK_SIDE, colorize_video
+    from colorize.video import VIDEO_NETWORK_SIDE
+
     print("\n== flicker: colour clip -> grey -> colorized; CDC and WE lower = steadier, CF = colourfulness")
     print(f"network input long side {VIDEO_NETWORK_SIDE} (video default) unless it says 256 (the model's own)")
     print(f"{'clip':13} {'output':24} {'CDC':>8} {'WE (a/b)':>9} {'CF':>7}")
     summary = []
     for name in names:
-        gray = work / ("gray-" + name)
-        ffmpeg("-i", SAMPLES / name, "-an", "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "12", gray)
-        truth = read_frames(SAMPLES / name)
-        g = read_frames(gray)
-        motion = flows(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in g]))
-        metrics = {}
-
-        def measure(label, frames):
-            metrics[label] = (cdc(frames), warp_error(frames, motion), colourfulness(frames))
-            print(f"{name:13} {label:24} {metrics[label][0]:8.4f} {metrics[label][1]:9.3f} {metrics[label][2]:7.1f}")
-
-        measure("original colour", truth)
-        measure("grey input (no colour)", g)
-        del truth, g
-        side = VIDEO_NETWORK_SIDE
-        for label, stab, side in (("naive (per frame)", False, side), ("stabilised", True, side),
-                                  ("naive, network at 256", False, None), ("stabilised, network 256", True, None)):
-            colorize_video(gray, work / "out.mp4", model, stabilize=stab, network_side=side, **options)
-            measure(label, read_frames(work / "out.mp4"))
+        metrics = flicker_of_clip(model, work, name, options)
         (c0, w0, f0), (c1, w1, f1) = metrics["naive (per frame)"], metrics["stabilised"]
         summary.append((name, 1 - c1 / c0, 1 - w1 / w0, f1 / f0 - 1, 1 - metrics["original colour"][0] / c0))
-    print(f"stabilised vs naive, network at {VIDEO_NETWORK_SIDE} "
-          "(goals: CDC and WE at least 30% lower, CF within 10%):")
+    print(
+        f"stabilised vs naive, network at {VIDEO_NETWORK_SIDE} (goals: CDC and WE at least 30% lower, CF within 10%):"
+    )
     for name, dc, dw, df, dc_truth in summary:
         ok = dc >= 0.3 and dw >= 0.3 and abs(df) <= 0.1
-        print(f"  {name:13} CDC {-dc:+.0%}  WE {-dw:+.0%}  CF {df:+.0%}  {'met' if ok else 'NOT met'}"
-              f"  (the original colour footage: CDC {-dc_truth:+.0%})")
+        print(
+            f"  {name:13} CDC {-dc:+.0%}  WE {-dw:+.0%}  CF {df:+.0%}  {'met' if ok else 'NOT met'}"
+            f"  (the original colour footage: CDC {-dc_truth:+.0%})"
+        )
     return summary
+
+
+def flicker_of_clip(model, work, name, options):
+    """{output label: (CDC, WE, CF)} of one sample clip: the original, its grey copy, and that
+    colorized per frame and stabilised, with the network at the video default and at 256."""
+    from colorize.video import VIDEO_NETWORK_SIDE, colorize_video
+
+    gray = work / ("gray-" + name)
+    ffmpeg("-i", SAMPLES / name, "-an", "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "12", gray)
+    truth = read_frames(SAMPLES / name)
+    g = read_frames(gray)
+    motion = flows(np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in g]))
+    metrics = {}
+
+    def measure(label, frames):
+        metrics[label] = (cdc(frames), warp_error(frames, motion), mean_colourfulness(frames))
+        print(f"{name:13} {label:24} {metrics[label][0]:8.4f} {metrics[label][1]:9.3f} {metrics[label][2]:7.1f}")
+
+    measure("original colour", truth)
+    measure("grey input (no colour)", g)
+    del truth, g
+    video_side = VIDEO_NETWORK_SIDE
+    for label, stab, side in (
+        ("naive (per frame)", False, video_side),
+        ("stabilised", True, video_side),
+        ("naive, network at 256", False, None),
+        ("stabilised, network 256", True, None),
+    ):
+        colorize_video(gray, work / "out.mp4", model, stabilize=stab, network_side=side, **options)
+        measure(label, read_frames(work / "out.mp4"))
+    return metrics
 
 
 def main(argv):
@@ -261,6 +301,7 @@ def main(argv):
         print(f"the sample videos are missing: {SAMPLES}", file=sys.stderr)
         return 1
     from colorize import ColorModel
+
     model = ColorModel(MODEL)
     meta = model.info.meta.get("training", {})
     print(f"model {model.name} ({MODEL.relative_to(ROOT)}, training step {meta.get('step', '?')})")
@@ -268,8 +309,11 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="colorize-bench-") as tmp:
         work = Path(tmp)
         for s in sections:
-            {"speed": lambda: speed(model, work), "memory": lambda: memory(work),
-             "flicker": lambda: flicker(model, work)}[s]()
+            {
+                "speed": lambda: speed(model, work),
+                "memory": lambda: memory(work),
+                "flicker": lambda: flicker(model, work),
+            }[s]()
     return 0
 
 

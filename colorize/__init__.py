@@ -2,30 +2,54 @@
 
 The library never imports Streamlit; `app.py` and the CLI (`python -m colorize`) are thin layers on it.
 """
+
+from importlib import metadata
+
+from .atomic import write_atomic
 from .decode import Photo, PhotoMeta, load_image
-from .encode import encode_image, write_atomic
+from .encode import encode_image
 from .errors import ColorizeError
 from .hints import Hint
-from .model import ColorModel, list_models, models_dir
+from .model import ColorModel, list_models, load_default_model, models_dir
 from .pipeline import colorize, predict, render
 from .video import VideoLimits, colorize_video, probe_video
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, the one place it is written); a
+    checkout that was never installed reads pyproject.toml itself."""
+    try:
+        return metadata.version("colorize")
+    except metadata.PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        try:
+            pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))
+            return str(pyproject["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "0+unknown"
 
 
-def load_default_model(name=None, threads=0):
-    """The named model from models_dir(), or the first one there."""
-    infos, problems = list_models()
-    if name:
-        for info in infos:
-            if name in (info.name, info.folder.name):
-                return ColorModel(info.folder, threads)
-        raise ColorizeError(name, "no such model in " + str(models_dir()) + (f" ({problems[0]})" if problems else ""))
-    if not infos:
-        raise ColorizeError(models_dir(), "no model found" + (f" ({problems[0]})" if problems else ""))
-    return ColorModel(infos[0].folder, threads)
+__version__ = _version()
 
-
-__all__ = ["ColorModel", "ColorizeError", "Hint", "Photo", "PhotoMeta", "colorize", "encode_image", "list_models",
-           "load_default_model", "load_image", "models_dir", "predict", "render", "write_atomic",
-           "VideoLimits", "colorize_video", "probe_video"]
+__all__ = [
+    "ColorModel",
+    "ColorizeError",
+    "Hint",
+    "Photo",
+    "PhotoMeta",
+    "VideoLimits",
+    "__version__",
+    "colorize",
+    "colorize_video",
+    "encode_image",
+    "list_models",
+    "load_default_model",
+    "load_image",
+    "models_dir",
+    "predict",
+    "probe_video",
+    "render",
+    "write_atomic",
+]

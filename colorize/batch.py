@@ -8,6 +8,7 @@ path made them. Work travels as file paths, never pixels, so inputs and outputs 
 that every worker sees. Outputs are written atomically, so a present output is a whole one: a rerun
 skips it, and an interrupted batch resumes where it stopped. Dask is imported only for `--cluster`.
 """
+
 import contextlib
 import csv
 import io
@@ -23,19 +24,22 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from .decode import DEFAULT_MAX_PIXELS, describe_pixels, load_image, one_line
-from .encode import FORMATS, TEMP_PREFIX, TEMP_SUFFIX, encode_image, write_atomic
+from .atomic import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+from .decode import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, describe_pixels, load_image, one_line
+from .encode import FORMATS, encode_image
 from .errors import ColorizeError
 from .model import ColorModel, list_models, models_dir, sha256_of
 from .pipeline import predict, render
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-DASK_REQUIREMENT = "dask[distributed]==2026.8.0"   # as pinned in pyproject.toml's "cluster" extra
-MAX_ATTEMPTS = 3          # a photo whose worker process dies this often is reported failed (Dask's default too)
-MANIFEST_EVERY_S = 2.0    # how often a running batch rewrites its manifest
+Job: TypeAlias = tuple[int, str, str]  # (index in the batch, input, output) of one photo to colorize
+
+DASK_REQUIREMENT = "dask[distributed]>=2026.8.0,<2027"  # pyproject.toml's "cluster" extra (a test keeps them equal)
+MAX_ATTEMPTS = 3  # a photo whose worker process dies this often is reported failed (Dask's default too)
+MANIFEST_EVERY_S = 2.0  # how often a running batch rewrites its manifest
 MANIFEST_FIELDS = ("input", "output", "status", "error", "note", "seconds")
 
 
@@ -45,6 +49,7 @@ MANIFEST_FIELDS = ("input", "output", "status", "error", "note", "seconds")
 @dataclass(frozen=True)
 class Problem:
     """An input that gets no job (missing, or its output would clash); str() is its one-line message."""
+
     source: str
     output: str
     message: str
@@ -57,10 +62,8 @@ def image_files(folder, skip=None):
     """Image files under folder, recursively and sorted; hidden files and the `skip` folder left out."""
     found = []
     for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (skip is None or Path(here, d).resolve() != skip))
-        found += [Path(here, f) for f in files
-                  if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or Path(here, d).resolve() != skip))
+        found += [Path(here, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
     return sorted(found)
 
 
@@ -92,16 +95,22 @@ def collect_jobs(inputs, out, fmt):
         else:
             problems.append(Problem(str(item), "", f"{item}: no such file or folder"))
     inputs_resolved = {p.resolve() for p, _ in jobs}
-    claimed = {}
+    claimed: dict[Path, Path] = {}  # output -> the input it is written from
     safe = []
     for src, dst in jobs:
         target = dst.resolve()
         if target in inputs_resolved:
-            problems.append(Problem(str(src), str(dst), f"{src}: output {dst} would overwrite an input; "
-                                                        "choose another -o folder"))
+            problems.append(
+                Problem(str(src), str(dst), f"{src}: output {dst} would overwrite an input; choose another -o folder")
+            )
         elif target in claimed:
-            problems.append(Problem(str(src), str(dst), f"{src}: output {dst} is already written from "
-                                                        f"{claimed[target]}; colorize one of them separately"))
+            problems.append(
+                Problem(
+                    str(src),
+                    str(dst),
+                    f"{src}: output {dst} is already written from {claimed[target]}; colorize one of them separately",
+                )
+            )
         else:
             claimed[target] = src
             safe.append((src, dst))
@@ -114,14 +123,15 @@ def collect_jobs(inputs, out, fmt):
 @dataclass(frozen=True)
 class PhotoSettings:
     """How every photo of a batch is made; sent to every worker, so all make the same bytes."""
-    model_folder: str       # absolute; a worker without it loads the model of the same name from its models/
+
+    model_folder: str  # absolute; a worker without it loads the model of the same name from its models/
     model_name: str
-    model_sha256: str       # every worker checks that its model has these weights
+    model_sha256: str  # every worker checks that its model has these weights
     fmt: str = "png"
     vividness: float | None = None
     upsample: str = "guided"
     max_pixels: int = DEFAULT_MAX_PIXELS
-    hints: tuple = ()       # colour hints (colorize.hints), for a batch of one photo
+    hints: tuple = ()  # colour hints (colorize.hints), for a batch of one photo
 
     @classmethod
     def for_model(cls, info, **settings):
@@ -148,18 +158,19 @@ def find_model(name=None, verify=True):
 @dataclass
 class Outcome:
     """What became of one input: status is done, skipped, failed, or pending (not reached yet)."""
-    index: int              # position in the plan
+
+    index: int  # position in the plan
     source: str
     output: str
     status: str
-    error: str = ""         # the one-line message, naming the file, when failed
-    note: str = ""          # e.g. "first frame of 3 used"
-    seconds: float = 0.0    # time spent on it in the worker
-    cpu: float = 0.0        # CPU time of the thread that did it: all of it where ORT and OpenCV run on
-                            # that one thread (pool and Dask workers with one core each; benchmarks/batch.py)
+    error: str = ""  # the one-line message, naming the file, when failed
+    note: str = ""  # e.g. "first frame of 3 used"
+    seconds: float = 0.0  # time spent on it in the worker
+    cpu: float = 0.0  # CPU time of the thread that did it: all of it where ORT and OpenCV run on
+    # that one thread (pool and Dask workers with one core each; benchmarks/batch.py)
 
 
-_models = {}
+_models: dict[tuple[str, str, int], ColorModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -170,14 +181,18 @@ def worker_model(settings, threads=0, verify=True):
     with _models_lock:
         if key not in _models:
             folder = Path(settings.model_folder)
-            if not (folder / "model.json").is_file():   # another machine: its own copy of the model
+            if not (folder / "model.json").is_file():  # another machine: its own copy of the model
                 folder = find_model(settings.model_name, verify=False).folder
             model = ColorModel(folder, threads, verify=verify)
             if model.info.sha256 != settings.model_sha256:
-                raise ColorizeError(model.info.onnx_path, f"has other weights than the batch's model "
-                                                          f"{settings.model_name}; install the same model everywhere")
+                raise ColorizeError(
+                    model.info.onnx_path,
+                    f"has other weights than the batch's model "
+                    f"{settings.model_name}; install the same model everywhere",
+                )
             if threads:
                 import cv2
+
                 cv2.setNumThreads(threads)
             _models[key] = model
         return _models[key]
@@ -188,6 +203,7 @@ def colorize_photo(model, src, dst, settings, temp_suffix=TEMP_SUFFIX):
     photo = load_image(src, max_pixels=settings.max_pixels)
     if settings.hints:
         from .hints import check_hints
+
         hints = [check_hints(settings.hints, photo.rgb.shape[1], photo.rgb.shape[0], source=src)]
         prediction = predict(model, [photo.rgb], hints)[0]
     else:
@@ -208,17 +224,21 @@ def run_job(model, job, settings, temp_suffix=TEMP_SUFFIX):
     t0, c0 = time.perf_counter(), time.thread_time()
     try:
         note = colorize_photo(model, src, dst, settings, temp_suffix)
-        return Outcome(index, src, dst, "done", note=note or "", seconds=time.perf_counter() - t0,
-                       cpu=time.thread_time() - c0)
+        return Outcome(
+            index, src, dst, "done", note=note or "", seconds=time.perf_counter() - t0, cpu=time.thread_time() - c0
+        )
     except ColorizeError as e:
         error = str(e)
     except MemoryError:
-        error = (f"{src}: not enough memory to colorize this image (try a smaller one, "
-                 f"or lower --max-pixels from {describe_pixels(settings.max_pixels)})")
-    except Exception as e:  # noqa: BLE001
+        error = (
+            f"{src}: not enough memory to colorize this image (try a smaller one, "
+            f"or lower --max-pixels from {describe_pixels(settings.max_pixels)})"
+        )
+    except Exception as e:  # noqa: BLE001 - any failure of one photo is that photo's, and the batch goes on
         error = f"{src}: could not be colorized ({type(e).__name__}: {one_line(e)})"
-    return Outcome(index, src, dst, "failed", error=error, seconds=time.perf_counter() - t0,
-                   cpu=time.thread_time() - c0)
+    return Outcome(
+        index, src, dst, "failed", error=error, seconds=time.perf_counter() - t0, cpu=time.thread_time() - c0
+    )
 
 
 # ---------------------------------------------------------------- temporary files of killed processes
@@ -234,18 +254,19 @@ def temp_suffix():
     return f".{_host_tag()}-{os.getpid()}{TEMP_SUFFIX}"
 
 
-_TAGGED_TEMP = re.compile(re.escape(TEMP_PREFIX) + r"[0-9a-f]+\.(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)"
-                          + re.escape(TEMP_SUFFIX) + "$")
+_TAGGED_TEMP = re.compile(
+    re.escape(TEMP_PREFIX) + r"[0-9a-f]+\.(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)" + re.escape(TEMP_SUFFIX) + "$"
+)
 
 
 def _pid_alive(pid):
-    if os.name == "nt":   # os.kill(pid, 0) would send Ctrl-C there: never sweep
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl-C there: never sweep
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:   # someone else's process
+    except OSError:  # someone else's process
         return True
     return True
 
@@ -294,8 +315,16 @@ class Manifest:
         out = csv.writer(buf, lineterminator="\n")
         out.writerow(MANIFEST_FIELDS)
         for r in self.rows:
-            out.writerow([r.source, r.output, r.status, r.error, r.note,
-                          f"{r.seconds:.3f}" if r.status in ("done", "failed") and r.seconds else ""])
+            out.writerow(
+                [
+                    r.source,
+                    r.output,
+                    r.status,
+                    r.error,
+                    r.note,
+                    f"{r.seconds:.3f}" if r.status in ("done", "failed") and r.seconds else "",
+                ]
+            )
         try:
             write_atomic(self.path, buf.getvalue().encode("utf-8"))
         except OSError as e:
@@ -315,8 +344,9 @@ def read_manifest(path):
 @dataclass
 class Batch:
     """A planned batch: one Outcome per input (skipped, pending or failed) and the jobs to do."""
+
     rows: list
-    todo: list     # (index, source, output) of the pending rows
+    todo: list  # (index, source, output) of the pending rows
     overwrite: bool = False
 
     def count(self, status):
@@ -326,7 +356,8 @@ class Batch:
 def plan_batch(jobs, problems=(), overwrite=False):
     """Jobs and planning problems -> Batch. An output already present is skipped (it is whole:
     outputs are written atomically) unless `overwrite`."""
-    rows, todo = [], []
+    rows: list[Outcome] = []
+    todo: list[Job] = []
     for src, dst in jobs:
         i = len(rows)
         if not overwrite and Path(dst).is_file():
@@ -353,7 +384,7 @@ def chunk_size_for(n_jobs, workers):
 
 
 def chunks_of(items, size):
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def run_batch(batch, settings, workers=1, cluster=None, manifest=None, on_outcome=None, chunk_size=None):
@@ -365,16 +396,16 @@ def run_batch(batch, settings, workers=1, cluster=None, manifest=None, on_outcom
     process for every photo as it finishes. Interrupted (Ctrl-C), the manifest is written with the
     unfinished photos as pending and no partial output is left."""
     record = Manifest(manifest, batch.rows)
-    record.write()       # at once: a run stopped before its first photo still leaves a valid manifest
+    record.write()  # at once: a run stopped before its first photo still leaves a valid manifest
     folders = {os.path.dirname(os.path.abspath(dst)) for _, _, dst in batch.todo}
     remove_stale_temps(folders)
 
     def finished(outcome):
-        planned = batch.rows[outcome.index]   # the paths as the user gave them (a cluster gets absolute ones)
+        planned = batch.rows[outcome.index]  # the paths as the user gave them (a cluster gets absolute ones)
         error = outcome.error
         for sent, given in ((outcome.source, planned.source), (outcome.output, planned.output)):
             if error.startswith(sent + ": "):
-                error = given + error[len(sent):]
+                error = given + error[len(sent) :]
         outcome = replace(outcome, source=planned.source, output=planned.output, error=error)
         record.record(outcome)
         if on_outcome:
@@ -389,11 +420,10 @@ def run_batch(batch, settings, workers=1, cluster=None, manifest=None, on_outcom
             else:
                 run_sequential(batch.todo, settings, finished)
     finally:
-        if not batch.overwrite:   # made but not reported before a stop: absent when planned, so new and whole
-            for i, src, dst in batch.todo:
+        if not batch.overwrite:  # made but not reported before a stop: absent when planned, so new and whole
+            for i, _, dst in batch.todo:
                 if batch.rows[i].status == "pending" and Path(dst).is_file():
-                    batch.rows[i] = replace(batch.rows[i], status="done",
-                                            note="not reported before the batch stopped")
+                    batch.rows[i] = replace(batch.rows[i], status="done", note="not reported before the batch stopped")
         record.write()
         remove_stale_temps(folders)
     return batch.rows
@@ -415,11 +445,12 @@ class _PoolWorker:
 
     def __init__(self, ctx, settings, threads):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_pool_worker_main, args=(child, settings, threads),
-                                   name="colorize-worker", daemon=True)
+        self.process = ctx.Process(
+            target=_pool_worker_main, args=(child, settings, threads), name="colorize-worker", daemon=True
+        )
         self.process.start()
         child.close()
-        self.jobs = deque()
+        self.jobs: deque[Job] = deque()
 
 
 WORKER_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
@@ -429,7 +460,7 @@ def _stop_quietly(signum, frame):
     """Ctrl-C, terminate() or a closed terminal: unwind once (write_atomic removes its temporary
     file); later signals are ignored, so the worker's exit is never interrupted into a traceback."""
     for sig in WORKER_STOP_SIGNALS:
-        signal.signal(sig, _ignore)   # not SIG_IGN: one already pending would raise OSError
+        signal.signal(sig, _ignore)  # not SIG_IGN: one already pending would raise OSError
     raise KeyboardInterrupt
 
 
@@ -445,8 +476,14 @@ def _pool_worker_main(conn, settings, threads):
         try:
             model = worker_model(settings, threads)
         except Exception as e:  # noqa: BLE001 - the parent reports it in one line
-            conn.send(("error", str(e) if isinstance(e, ColorizeError)
-                       else f"{settings.model_folder}: model cannot be loaded ({type(e).__name__}: {one_line(e)})"))
+            conn.send(
+                (
+                    "error",
+                    str(e)
+                    if isinstance(e, ColorizeError)
+                    else f"{settings.model_folder}: model cannot be loaded ({type(e).__name__}: {one_line(e)})",
+                )
+            )
             return
         suffix = temp_suffix()
         while True:
@@ -455,7 +492,7 @@ def _pool_worker_main(conn, settings, threads):
                 return
             for job in chunk:
                 conn.send(("done", run_job(model, job, settings, suffix)))
-    except (KeyboardInterrupt, EOFError, OSError):   # stopping, or the parent is gone
+    except (KeyboardInterrupt, EOFError, OSError):  # stopping, or the parent is gone
         return
 
 
@@ -489,8 +526,8 @@ def run_pool(jobs, settings, workers, on_outcome, chunk_size=None):
     chunks = deque(chunks_of(jobs, chunk_size or chunk_size_for(len(jobs), workers)))
     workers = max(1, min(workers, len(chunks)))
     threads = max(1, default_workers() // workers)
-    ctx = multiprocessing.get_context("spawn")   # never fork a process that may hold ORT threads
-    deaths = Counter()
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold ORT threads
+    deaths: Counter[int] = Counter()  # photo index -> workers it killed
 
     def start():
         with _environment(thread_limits(threads)):
@@ -507,7 +544,7 @@ def run_pool(jobs, settings, workers, on_outcome, chunk_size=None):
                     try:
                         w.conn.send(chunk)
                     except OSError:
-                        pass   # it died; found below
+                        pass  # it died; found below
             busy = {}
             for w in pool:
                 if w.jobs:
@@ -524,9 +561,16 @@ def run_pool(jobs, settings, workers, on_outcome, chunk_size=None):
                     if rest:
                         chunks.appendleft(rest)
                     if deaths[index] >= MAX_ATTEMPTS:
-                        on_outcome(Outcome(index, src, dst, "failed",
-                                           error=f"{src}: the worker process died while colorizing it, "
-                                                 f"{deaths[index]} times (exit code {w.process.exitcode}); left out"))
+                        on_outcome(
+                            Outcome(
+                                index,
+                                src,
+                                dst,
+                                "failed",
+                                error=f"{src}: the worker process died while colorizing it, "
+                                f"{deaths[index]} times (exit code {w.process.exitcode}); left out",
+                            )
+                        )
                     else:
                         chunks.appendleft([current])
                 pool[pool.index(w)] = start()
@@ -539,7 +583,7 @@ def run_pool(jobs, settings, workers, on_outcome, chunk_size=None):
                 except OSError:
                     pass
             elif w.process.is_alive():
-                w.process.terminate()   # unwinds through write_atomic: no temporary file left
+                w.process.terminate()  # unwinds through write_atomic: no temporary file left
         for w in pool:
             w.process.join(10)
             if w.process.is_alive():
@@ -575,7 +619,8 @@ def _threads_by_host(client):
     """ONNX Runtime threads for each host: its cores shared among all its workers' task threads."""
     workers = client.scheduler_info(n_workers=-1)["workers"]
     cores = client.run(_cores)
-    slots, host_cores = Counter(), {}
+    slots: Counter[str] = Counter()
+    host_cores: dict[str, int] = {}
     for address, w in workers.items():
         slots[w["host"]] += max(1, int(w.get("nthreads", 1)))
         host_cores[w["host"]] = cores.get(address, 1)
@@ -584,6 +629,7 @@ def _threads_by_host(client):
 
 def _dask_threads(worker, threads_by_host):
     from distributed.comm import get_address_host
+
     host = get_address_host(worker.address)
     fallback = max(1, _cores() // max(1, int(getattr(worker, "nthreads", 1) or 1)))
     return dict(threads_by_host).get(host, fallback)
@@ -595,21 +641,22 @@ def _preload(settings, threads_by_host, dask_worker=None):
     try:
         worker_model(settings, _dask_threads(dask_worker, threads_by_host))
         return None
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - sent back as text: an exception may not survive pickling
         return str(e) if isinstance(e, ColorizeError) else f"{dask_worker.address}: {type(e).__name__}: {one_line(e)}"
 
 
-_swept_folders = set()
+_swept_folders: set[str] = set()
 
 
 def colorize_chunk(chunk, settings, threads_by_host=()):
     """A Dask task: a few (index, source, output) jobs -> their Outcomes. The worker keeps its model,
     and clears its own machine's leftovers of killed workers from each output folder once."""
     from distributed import get_worker
+
     try:
         model = worker_model(settings, _dask_threads(get_worker(), threads_by_host))
     except ColorizeError as e:
-        raise RuntimeError(str(e)) from None   # travels back (and is retried elsewhere)
+        raise RuntimeError(str(e)) from None  # travels back (and is retried elsewhere)
     folders = {os.path.dirname(dst) for _, _, dst in chunk} - _swept_folders
     remove_stale_temps(folders)
     _swept_folders.update(folders)
@@ -641,17 +688,22 @@ def children_ignore_ctrl_c():
 
 # Dask's worker profiler samples the running task every 10 ms and its system monitor polls twice a
 # second, for a dashboard --cluster local does not serve: about a third of Dask's CPU per photo.
-LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False,
-                        "distributed.admin.system-monitor.interval": "2s"}
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "2s"}
 
 
 def start_local_cluster(workers):
     """The LocalCluster of --cluster local: `workers` processes of one thread, quiet, Ctrl-C left to us."""
     import dask
     from distributed import LocalCluster
+
     with children_ignore_ctrl_c(), dask.config.set(LOCAL_CLUSTER_CONFIG):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                            silence_logs=logging.CRITICAL)
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        )
 
 
 def run_on_dask(jobs, settings, cluster, workers, on_outcome, chunk_size=None):
@@ -665,7 +717,7 @@ def run_on_dask(jobs, settings, cluster, workers, on_outcome, chunk_size=None):
         raise ColorizeError("--cluster", f'needs Dask: pip install ".[cluster]" (or "{DASK_REQUIREMENT}")') from None
     quiet_dask_logs()
     local = client = None
-    futures = {}
+    futures: dict[Any, list[Job]] = {}  # Dask future -> its chunk
     try:
         if not isinstance(cluster, str):
             client = cluster
@@ -690,9 +742,15 @@ def run_on_dask(jobs, settings, cluster, workers, on_outcome, chunk_size=None):
         chunks = chunks_of(jobs, chunk_size or chunk_size_for(len(jobs), slots))
 
         def submit(chunks):
-            fs = client.map(colorize_chunk, chunks, settings=settings, threads_by_host=threads_by_host,
-                            retries=MAX_ATTEMPTS - 1, pure=False)
-            futures.update(zip(fs, chunks))
+            fs = client.map(
+                colorize_chunk,
+                chunks,
+                settings=settings,
+                threads_by_host=threads_by_host,
+                retries=MAX_ATTEMPTS - 1,
+                pure=False,
+            )
+            futures.update(zip(fs, chunks, strict=True))
             return fs
 
         queue = as_completed(submit(chunks))
@@ -705,18 +763,22 @@ def run_on_dask(jobs, settings, cluster, workers, on_outcome, chunk_size=None):
                     for f in submit([[job] for job in chunk]):
                         queue.add(f)
                     continue
-                why = ("Dask workers died while colorizing it" if type(e).__name__ == "KilledWorker"
-                       else f"{type(e).__name__}: {one_line(e)}")
-                outcomes = [Outcome(i, src, dst, "failed",
-                                    error=f"{src}: could not be colorized on the cluster ({why})")
-                            for i, src, dst in chunk]
+                why = (
+                    "Dask workers died while colorizing it"
+                    if type(e).__name__ == "KilledWorker"
+                    else f"{type(e).__name__}: {one_line(e)}"
+                )
+                outcomes = [
+                    Outcome(i, src, dst, "failed", error=f"{src}: could not be colorized on the cluster ({why})")
+                    for i, src, dst in chunk
+                ]
             for outcome in outcomes:
                 on_outcome(outcome)
     finally:
         if client is not None and futures:
             try:
                 client.cancel(list(futures))
-            except Exception:  # noqa: BLE001 - closing down anyway
+            except Exception:  # noqa: BLE001 - closing down anyway: the cluster may already be gone
                 pass
         if client is not None and client is not cluster:
             client.close()

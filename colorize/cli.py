@@ -5,6 +5,7 @@ exit status is non-zero if anything failed. Outputs are written atomically and n
 `image` runs colorize.batch: one process per core (--workers) or a Dask cluster (--cluster), outputs
 already there skipped (so a rerun resumes), and --manifest records what became of every input.
 """
+
 import argparse
 import os
 import signal
@@ -14,12 +15,20 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .batch import (Manifest, PhotoSettings, collect_jobs, default_workers, find_model, plan_batch, run_batch,
-                    suffix_format)
+from .batch import (
+    Manifest,
+    PhotoSettings,
+    collect_jobs,
+    default_workers,
+    find_model,
+    plan_batch,
+    run_batch,
+    suffix_format,
+)
 from .decode import DEFAULT_MAX_PIXELS, one_line
 from .errors import ColorizeError
 from .hints import parse_hint_arg
-from .model import check_vividness, list_models, models_dir, sha256_of
+from .model import check_vividness, list_models, load_default_model, models_dir, sha256_of
 from .progress import ProgressBar
 from .upsample import METHODS
 from .video import VideoLimits
@@ -33,8 +42,9 @@ def output_format(args):
     if implied is None:
         return chosen or "png"
     if not (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()):
-        raise ColorizeError(args.output, "names one output file but the inputs are several or a folder; "
-                                         "give an output folder instead")
+        raise ColorizeError(
+            args.output, "names one output file but the inputs are several or a folder; give an output folder instead"
+        )
     if chosen and chosen != implied:
         raise ColorizeError(args.output, f"the file name says {implied.upper()} but --format says {chosen.upper()}")
     return implied
@@ -47,13 +57,15 @@ def cmd_image(args):
         raise ColorizeError("--max-pixels", "must be a positive number of pixels")
     args.hints = [parse_hint_arg(h) for h in args.hint or []]
     if args.hints and not (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()):
-        raise ColorizeError("--hint", "hint coordinates belong to one image: give a single input file, "
-                                      "not several files or a folder")
+        raise ColorizeError(
+            "--hint", "hint coordinates belong to one image: give a single input file, not several files or a folder"
+        )
     if args.workers is not None and args.workers < 1:
         raise ColorizeError("--workers", "must be at least 1")
     if args.workers is not None and args.cluster not in (None, "local"):
-        raise ColorizeError("--workers", f"sets how many local processes to run; the cluster at {args.cluster} "
-                                         "has its own workers")
+        raise ColorizeError(
+            "--workers", f"sets how many local processes to run; the cluster at {args.cluster} has its own workers"
+        )
     fmt = output_format(args)
     jobs, problems = collect_jobs(args.inputs, args.output, fmt)
     for p in problems:
@@ -65,8 +77,14 @@ def cmd_image(args):
     info = find_model(args.model)
     if args.hints and not info.takes_hints:
         raise ColorizeError("--hint", f"model {info.name} does not take colour hints (see `colorize models`)")
-    settings = PhotoSettings.for_model(info, fmt=fmt, vividness=args.vividness, upsample=args.upsample,
-                                       max_pixels=args.max_pixels, hints=tuple(args.hints))
+    settings = PhotoSettings.for_model(
+        info,
+        fmt=fmt,
+        vividness=args.vividness,
+        upsample=args.upsample,
+        max_pixels=args.max_pixels,
+        hints=tuple(args.hints),
+    )
     batch = plan_batch(jobs, problems, overwrite=args.overwrite)
     skipped = batch.count("skipped")
     if skipped:
@@ -85,21 +103,29 @@ def cmd_image(args):
 
     try:
         bar.update(0)
-        run_batch(batch, settings, workers=args.workers or default_workers(), cluster=args.cluster,
-                  manifest=args.manifest, on_outcome=on_outcome)
+        run_batch(
+            batch,
+            settings,
+            workers=args.workers or default_workers(),
+            cluster=args.cluster,
+            manifest=args.manifest,
+            on_outcome=on_outcome,
+        )
     finally:
         bar.close()
     done, failed = batch.count("done"), batch.count("failed")
     total = len(batch.rows)
     extra = ", ".join(([f"{skipped} already there"] if skipped else []) + ([f"{failed} failed"] if failed else []))
-    print(f"colorized {done} of {total} image{'s' * (total != 1)} into {args.output}"
-          + (f" ({extra})" if extra else ""), file=sys.stderr)
+    print(
+        f"colorized {done} of {total} image{'s' * (total != 1)} into {args.output}" + (f" ({extra})" if extra else ""),
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 
 def cmd_video(args):
-    from . import load_default_model
     from .video import colorize_video
+
     model = load_default_model(args.model)
     bar = ProgressBar(1, "colorizing video", stream=sys.stderr)
 
@@ -109,14 +135,23 @@ def cmd_video(args):
 
     limits = VideoLimits(max_seconds=args.max_seconds, max_pixels=args.max_pixels)
     try:
-        info = colorize_video(args.input, args.output, model, vividness=args.vividness,
-                              stabilize=not args.no_stabilize, progress=on_progress, limits=limits)
+        info = colorize_video(
+            args.input,
+            args.output,
+            model,
+            vividness=args.vividness,
+            stabilize=not args.no_stabilize,
+            progress=on_progress,
+            limits=limits,
+        )
     except BaseException:
         bar.clear()  # so the one-line error (printed by main) stands alone
         raise
     bar.close()
-    print(f"wrote {args.output} ({info.width}x{info.height}, {info.fps:g} fps"
-          f"{', with audio' if info.has_audio else ''})", file=sys.stderr)
+    print(
+        f"wrote {args.output} ({info.width}x{info.height}, {info.fps:g} fps{', with audio' if info.has_audio else ''})",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -136,17 +171,24 @@ def cmd_models(args):
         m = info.meta
         ok = sha256_of(info.onnx_path) == info.sha256
         usable += ok
-        print(f"  {info.name}  ({info.folder.name}/{info.onnx}, {info.onnx_path.stat().st_size / 1e6:.1f} MB, "
-              f"{'checksum OK' if ok else 'CORRUPT: SHA-256 does not match model.json'})")
-        if info.output_kind == "ab_logits":
+        print(
+            f"  {info.name}  ({info.folder.name}/{info.onnx}, {info.onnx_path.stat().st_size / 1e6:.1f} MB, "
+            f"{'checksum OK' if ok else 'CORRUPT: SHA-256 does not match model.json'})"
+        )
+        if info.bins is not None:
             print(f"    output: distribution over {len(info.bins)} a/b bins at 1/{info.stride} of the input side")
         else:
             print(f"    output: a/b at 1/{info.stride} of the input side")
-        print(f"    input: L, long side {info.long_side} (multiple of {info.multiple}); "
-              f"default vividness {info.default_vividness:g}")
-        if info.takes_hints:
-            print(f"    colour hints: yes (inputs {info.hints.ab_input} and {info.hints.mask_input}, "
-                  f"{info.hints.patch}x{info.hints.patch} px per hint; --hint X,Y,#RRGGBB)")
+        print(
+            f"    input: L, long side {info.long_side} (multiple of {info.multiple}); "
+            f"default vividness {info.default_vividness:g}"
+        )
+        hints = info.hints
+        if hints is not None:
+            print(
+                f"    colour hints: yes (inputs {hints.ab_input} and {hints.mask_input}, "
+                f"{hints.patch}x{hints.patch} px per hint; --hint X,Y,#RRGGBB)"
+            )
         else:
             print("    colour hints: no")
         for key, label in (("description", ""), ("license", "licence: "), ("training_data", "trained on: ")):
@@ -167,34 +209,68 @@ def cmd_models(args):
 def build_parser():
     ap = argparse.ArgumentParser(prog="colorize", description="Colorize black-and-white photos and videos, offline.")
     sub = ap.add_subparsers(dest="command", required=True)
-    im = sub.add_parser("image", help="colorize image files or folders (recursively)",
-                        description="Colorize image files, or every image in folders (recursively). "
-                                    "Each output has its input's base name; inputs are never overwritten.")
+    im = sub.add_parser(
+        "image",
+        help="colorize image files or folders (recursively)",
+        description="Colorize image files, or every image in folders (recursively). "
+        "Each output has its input's base name; inputs are never overwritten.",
+    )
     im.add_argument("inputs", nargs="+", help="image files or folders")
-    im.add_argument("-o", "--output", required=True,
-                    help="output folder (or, for one input file, an output file name ending in .png/.jpg/.tif)")
-    im.add_argument("--format", choices=["png", "jpg", "jpeg", "tif", "tiff"], default=None,
-                    help="output format (default: PNG, or the output file name's)")
+    im.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder (or, for one input file, an output file name ending in .png/.jpg/.tif)",
+    )
+    im.add_argument(
+        "--format",
+        choices=["png", "jpg", "jpeg", "tif", "tiff"],
+        default=None,
+        help="output format (default: PNG, or the output file name's)",
+    )
     im.add_argument("--vividness", type=float, default=None, help="0 (muted) .. 2 (vivid); default from the model")
     im.add_argument("--model", default=None, help="model name or folder name (see `colorize models`)")
-    im.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                    help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS:,})")
+    im.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS:,})",
+    )
     im.add_argument("--upsample", choices=METHODS, default="guided", help="how colour is brought to full size")
-    im.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
-                    help="colour hint: pixel X,Y of the (upright) input image is about this colour; repeatable; "
-                         "one input file only; for models that take hints (see `colorize models`)")
-    im.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="local processes colorizing at once (default: one per core); with --cluster local, "
-                         "its workers")
-    im.add_argument("--cluster", default=None, metavar="tcp://HOST:8786",
-                    help="run on this Dask scheduler (inputs and outputs on storage every worker sees), or "
-                         "'local' to start a LocalCluster on this machine; needs pip install \".[cluster]\"")
-    im.add_argument("--manifest", default=None, metavar="FILE.csv",
-                    help="record every input with its output, status (done/skipped/failed/pending), error "
-                         "and seconds; kept up to date while the batch runs")
-    im.add_argument("--overwrite", action="store_true",
-                    help="colorize again photos whose output is already there (by default they are skipped, "
-                         "so a rerun resumes an interrupted batch)")
+    im.add_argument(
+        "--hint",
+        action="append",
+        metavar="X,Y,#RRGGBB",
+        help="colour hint: pixel X,Y of the (upright) input image is about this colour; repeatable; "
+        "one input file only; for models that take hints (see `colorize models`)",
+    )
+    im.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local processes colorizing at once (default: one per core); with --cluster local, its workers",
+    )
+    im.add_argument(
+        "--cluster",
+        default=None,
+        metavar="tcp://HOST:8786",
+        help="run on this Dask scheduler (inputs and outputs on storage every worker sees), or "
+        "'local' to start a LocalCluster on this machine; needs pip install \".[cluster]\"",
+    )
+    im.add_argument(
+        "--manifest",
+        default=None,
+        metavar="FILE.csv",
+        help="record every input with its output, status (done/skipped/failed/pending), error "
+        "and seconds; kept up to date while the batch runs",
+    )
+    im.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="colorize again photos whose output is already there (by default they are skipped, "
+        "so a rerun resumes an interrupted batch)",
+    )
     im.set_defaults(func=cmd_image)
     vi = sub.add_parser("video", help="colorize a video into a browser-playable H.264 mp4 with its audio")
     vi.add_argument("input")
@@ -202,10 +278,18 @@ def build_parser():
     vi.add_argument("--vividness", type=float, default=None)
     vi.add_argument("--model", default=None)
     vi.add_argument("--no-stabilize", action="store_true", help="colorize each frame on its own (flickers)")
-    vi.add_argument("--max-seconds", type=float, default=VideoLimits.max_seconds,
-                    help=f"refuse videos longer than this (default {VideoLimits.max_seconds:g})")
-    vi.add_argument("--max-pixels", type=int, default=VideoLimits.max_pixels,
-                    help=f"refuse videos with larger frames (default {VideoLimits.max_pixels:,})")
+    vi.add_argument(
+        "--max-seconds",
+        type=float,
+        default=VideoLimits.max_seconds,
+        help=f"refuse videos longer than this (default {VideoLimits.max_seconds:g})",
+    )
+    vi.add_argument(
+        "--max-pixels",
+        type=int,
+        default=VideoLimits.max_pixels,
+        help=f"refuse videos with larger frames (default {VideoLimits.max_pixels:,})",
+    )
     vi.set_defaults(func=cmd_video)
     mo = sub.add_parser("models", help="list the models and their metadata")
     mo.add_argument("--dir", default=None)
@@ -223,7 +307,7 @@ class Stopped(KeyboardInterrupt):
 
 
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
-_stopped_by = []  # the signal that stopped this run, if any
+_stopped_by: list[int] = []  # the signal that stopped this run, if any
 
 
 def _stop(signum, frame):
@@ -266,9 +350,11 @@ def main(argv=None):
             return 128 + _stopped_by[0]
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - a command line tool answers in one line, not a traceback
+    except Exception as e:  # a command line tool answers in one line, not a traceback
         if os.environ.get("COLORIZE_DEBUG"):
             raise
-        print(f"colorize: unexpected error ({type(e).__name__}: {one_line(e)}); "
-              "set COLORIZE_DEBUG=1 for details", file=sys.stderr)
+        print(
+            f"colorize: unexpected error ({type(e).__name__}: {one_line(e)}); set COLORIZE_DEBUG=1 for details",
+            file=sys.stderr,
+        )
         return 2

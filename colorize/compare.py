@@ -2,6 +2,7 @@
 
 Both pictures are embedded as base64 JPEG at screen size, so it works offline and in an iframe.
 """
+
 import base64
 import html
 import io

@@ -1,4 +1,4 @@
-"""Decode any common still image into float32 sRGB in [0, 1], upright, with its alpha kept aside.
+"""Decode any common still image into sRGB pixels, upright, with its alpha kept aside.
 
 Every failure becomes a ColorizeError naming the file: empty, truncated, not an image, too large,
 or too costly to decode. Both are checked before any pixel is decoded: the size from the header
@@ -9,26 +9,37 @@ of millions of tiny chunks). Pillow's process-wide settings (its own bomb limit)
 Colour: an embedded ICC profile is applied (colorize.profiles), so the pixels are sRGB. Float images
 must hold finite numbers; outside [0, 1] they are stretched to it, with a note. Kept for the
 outputs: the EXIF dates and the resolution (PhotoMeta); nothing else of the original's metadata.
+
+Memory: pixels stay at the depth they were decoded at (8-bit, 16-bit or float), and a black-and-white
+photo, whether its file is grey or colour with three equal channels (common for scans), is kept as
+one plane. A 40 MP grey scan is then 40 MB where float RGB would be 480 MB; whoever needs float
+RGB converts it strip by strip (colorize.lab.lightness) or asks Photo.rgb for the whole image.
 """
+
 import io
 import math
 import os
 import re
 import struct
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from .errors import ColorizeError
+from .lab import unit_float, unit_rgb
 from .precheck import MAX_TIFF_PAGES, Refused, check_image_bytes
 from .profiles import apply_grey_curve, open_input_profile
+from .strips import row_strips
 
 DEFAULT_MAX_PIXELS = 40_000_000
 SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF, GIF"
 # Only these PIL readers are tried: others (EPS runs Ghostscript, for one) are needless attack surface.
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF")  # JPEG also opens MPO
+# The file names taken as images (folders for the CLI, the page's uploader, the sample gallery).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 ORIENTATION_TAG = 0x0112
 DATETIME_TAG, EXIF_IFD, DATETIME_ORIGINAL_TAG = 0x0132, 0x8769, 0x9003
 EXIF_DATE = re.compile(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d")
@@ -42,34 +53,48 @@ METADATA_ALLOWANCE = 16 << 20
 class PhotoMeta:
     """What outputs keep of the original's metadata: when it was taken and its resolution. Nothing
     else (no GPS position, no camera serial number; no orientation: outputs are already upright)."""
+
     dpi: tuple[float, float] | None = None  # (x, y) dots per inch, of the upright image
-    date_original: str | None = None        # EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS"
-    date: str | None = None                 # EXIF DateTime (when the file was last changed)
+    date_original: str | None = None  # EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS"
+    date: str | None = None  # EXIF DateTime (when the file was last changed)
 
     @property
-    def exif_date(self):
+    def exif_date(self) -> str | None:
         """When the photo was taken, if the file says (else when it was last changed), or None."""
         return self.date_original or self.date
 
 
 @dataclass
 class Photo:
-    name: str             # where it came from, for messages and output names
-    rgb: np.ndarray       # H x W x 3 float32 sRGB in [0, 1]
+    """A decoded photo: `pixels` as decoded (see the module docstring), `rgb` as float32 sRGB."""
+
+    name: str  # where it came from, for messages and output names
+    pixels: np.ndarray  # H x W grey or H x W x 3 sRGB: uint8 (0..255), uint16 (0..65535) or float32 (0..1)
     alpha: np.ndarray | None = None  # H x W float32 in [0, 1], put back on output
-    note: str = ""        # something the user should know (e.g. "first frame of 12 used")
+    note: str = ""  # something the user should know (e.g. "first frame of 12 used")
     meta: PhotoMeta = field(default_factory=PhotoMeta)
 
-    @property
-    def size(self):
-        return self.rgb.shape[1], self.rgb.shape[0]
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """H x W x 3 float32 sRGB in [0, 1] (grey: R = G = B), made from `pixels` when first asked
+        for: 12 bytes a pixel, so code that minds memory works from `pixels` instead."""
+        return unit_rgb(self.pixels)
 
     @property
-    def dpi(self):
+    def is_grey(self) -> bool:
+        """Whether the photo is black-and-white (one plane of pixels)."""
+        return self.pixels.ndim == 2
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    @property
+    def dpi(self) -> tuple[float, float] | None:
         return self.meta.dpi
 
     @property
-    def exif_date(self):
+    def exif_date(self) -> str | None:
         return self.meta.exif_date
 
 
@@ -85,8 +110,9 @@ def describe_pixels(n):
 def _check_file_size(name, size, max_pixels):
     limit = max_pixels * BYTES_PER_PIXEL_LIMIT + METADATA_ALLOWANCE
     if size > limit:
-        raise ColorizeError(name, f"the file is {size / 1e6:.0f} MB, too large for an image of at most "
-                                  f"{describe_pixels(max_pixels)}")
+        raise ColorizeError(
+            name, f"the file is {size / 1e6:.0f} MB, too large for an image of at most {describe_pixels(max_pixels)}"
+        )
 
 
 def read_bytes(path, max_pixels=DEFAULT_MAX_PIXELS):
@@ -106,7 +132,9 @@ def one_line(e):
     return text or type(e).__name__
 
 
-def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
+def load_image(
+    source: str | os.PathLike[str], data: bytes | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Photo:
     """Decode a file path (or `data` bytes, with `source` as the name) into a Photo."""
     name = os.fspath(source)
     if data is None:
@@ -123,8 +151,9 @@ def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
     if w < 1 or h < 1:
         raise ColorizeError(name, f"has no pixels ({w}x{h})")
     if w * h > max_pixels:
-        raise ColorizeError(name, f"is {w}x{h} = {describe_pixels(w * h)}, over the limit of "
-                                  f"{describe_pixels(max_pixels)}")
+        raise ColorizeError(
+            name, f"is {w}x{h} = {describe_pixels(w * h)}, over the limit of {describe_pixels(max_pixels)}"
+        )
     notes = []
     try:
         # GIF and TIFF frames were counted by check_image_bytes (Pillow would walk them all, slowly)
@@ -144,9 +173,9 @@ def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
             notes.append(f"its colour profile ({profile.space}) does not fit its {im.mode} pixels and was ignored")
             profile = None
         if deep and profile is None:
-            rgb, alpha = _decode_16bit_colour(data)
+            pixels, alpha = _decode_16bit_colour(data)
         else:  # with a profile, 16-bit colour is colour-managed at 8 bits (Pillow has no 16-bit RGB)
-            rgb, alpha = _decode_pil(im, profile, notes)
+            pixels, alpha = _decode_pil(im, profile, notes)
     except ColorizeError:
         raise
     except _BadPixels as e:
@@ -155,11 +184,11 @@ def load_image(source, data=None, max_pixels=DEFAULT_MAX_PIXELS):
         raise ColorizeError(name, f"not enough memory to decode this {w}x{h} image") from None
     except Exception as e:  # noqa: BLE001 - PIL raises many types for damaged data
         raise ColorizeError(name, f"the image data is damaged or truncated ({one_line(e)})") from None
-    rgb = np.ascontiguousarray(_orient(rgb, orientation))
+    pixels = np.ascontiguousarray(_orient(pixels, orientation))
     if alpha is not None:
         alpha = np.ascontiguousarray(_orient(alpha, orientation))
     meta = _meta(im, exif, swap=orientation >= 5)
-    return Photo(name, rgb, alpha, "; ".join(notes), meta)
+    return Photo(name, pixels, alpha, "; ".join(notes), meta)
 
 
 def image_size(data):
@@ -224,6 +253,7 @@ def _orientation(exif):
 
 def _meta(im, exif, swap):
     """The metadata outputs keep: EXIF dates (well-formed ones only) and the resolution."""
+
     def date(value):
         if isinstance(value, bytes):
             value = value.decode("ascii", "replace")
@@ -254,8 +284,28 @@ def _as_unit_float(arr, scale):
     return out
 
 
-def _grey_to_rgb(g):
-    return np.repeat(g[..., None], 3, axis=2)
+def _array(im):
+    """A PIL image's pixels as a new numpy array, copied a strip of rows at a time (np.asarray(im)
+    would hold the whole image twice more for a moment, as bytes)."""
+    w, h = im.size
+    out = None
+    for rows in row_strips(h, w):
+        part = np.asarray(im.crop((0, rows.start, w, rows.stop)))
+        if out is None:
+            out = np.empty((h, *part.shape[1:]), part.dtype)
+        out[rows] = part
+    return out
+
+
+def _grey_if_equal(rgb):
+    """One plane (a copy of the first channel) for an RGB array whose three channels are equal
+    everywhere: a black-and-white photo saved in colour, as scans often are. Else `rgb` itself.
+    Checked strip by strip; a colour photo usually shows itself in the first strip."""
+    for rows in row_strips(*rgb.shape[:2]):
+        strip = rgb[rows]
+        if not (np.array_equal(strip[..., 0], strip[..., 1]) and np.array_equal(strip[..., 0], strip[..., 2])):
+            return rgb
+    return np.ascontiguousarray(rgb[..., 0])
 
 
 GREY_MODES = ("L", "LA", "La", "1", "I", "F", "I;16", "I;16L", "I;16B", "I;16N")
@@ -272,26 +322,28 @@ def _profile_fits(profile, mode):
 
 
 def _decode_pil(im, profile, notes):
-    """PIL image (8-bit, 16-bit grey, 32-bit int or float grey) -> (rgb, alpha|None), in sRGB
-    (`profile`: the image's own ICC profile, one that fits its mode, or None for sRGB)."""
+    """PIL image (8-bit, 16-bit grey, 32-bit int or float grey) -> (pixels, alpha|None), in sRGB
+    (`profile`: the image's own ICC profile, one that fits its mode, or None for sRGB): one plane
+    for black and white, 8-bit as uint8, 16-bit grey as uint16, others float32 (Photo.pixels)."""
     mode = im.mode
     if mode in GREY_MODES:
         curve = None if profile is None else profile.grey_curve()
-        if mode in ("L", "1", "LA", "La"):
-            la = np.asarray(im.convert("LA"))
-            grey, alpha = la[..., 0], (None if mode in ("L", "1") else _as_unit_float(la[..., 1], 255.0))
-            grey = _as_unit_float(grey, 255.0) if curve is None else apply_grey_curve(curve, grey)
+        alpha = None
+        if mode in ("L", "1"):
+            grey = _array(im if mode == "L" else im.convert("L"))
+        elif mode in ("LA", "La"):
+            la = _array(im.convert("LA"))
+            grey, alpha = np.ascontiguousarray(la[..., 0]), _as_unit_float(la[..., 1], 255.0)
         else:
-            grey, alpha = _high_bit_grey(im, notes), None
-            grey = grey if curve is None else apply_grey_curve(curve, grey)
-        return _grey_to_rgb(grey), alpha
+            grey = _high_bit_grey(im, notes)
+        return (grey if curve is None else apply_grey_curve(curve, grey)), alpha
     alpha = None
     if mode in ("RGBA", "PA", "RGBa") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         alpha = _as_unit_float(np.asarray(rgba.getchannel("A")), 255.0)
         im = rgba.convert("RGB")
     elif mode == "CMYK" and profile is not None:
-        return _as_unit_float(np.asarray(profile.to_srgb(im)), 255.0), None
+        return _grey_if_equal(_array(profile.to_srgb(im))), None
     elif mode != "RGB":
         try:
             im = im.convert("RGB")
@@ -299,24 +351,26 @@ def _decode_pil(im, profile, notes):
             raise ValueError(f"its colour mode {mode} cannot be converted to RGB") from None
     if profile is not None:
         im = profile.to_srgb(im)
-    return _as_unit_float(np.asarray(im), 255.0), alpha
+    return _grey_if_equal(_array(im)), alpha
 
 
 def _high_bit_grey(im, notes):
-    """16-bit, 32-bit integer or float grey -> float32 in [0, 1].
+    """16-bit, 32-bit integer or float grey -> uint16 (16-bit: as it is) or float32 in [0, 1].
 
-    16-bit: /65535. 32-bit integers: /255 or /65535 when they fit those ranges (8- or 16-bit data
+    32-bit integers: /255 or /65535 when they fit those ranges (8- or 16-bit data
     stored wide), else stretched. Float: as it is in [0, 1], the usual convention; outside it,
     stretched from its own range (from 0 when it has no negative values) to [0, 1], with a note:
     a float image up to 1000 is no longer nearly black. NaN or infinity is refused."""
     if im.mode.startswith("I;16"):
-        return _as_unit_float(np.asarray(im), 65535.0)
-    arr = np.array(im, dtype=np.float32)  # a copy: stretched in place below
+        return _array(im).astype(np.uint16, copy=False)  # in this machine's byte order
+    arr = _array(im).astype(np.float32, copy=False)  # a new array: stretched in place below
     if im.mode == "F":
         bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
         if bad:
-            raise _BadPixels(f"has {bad:,} pixel{'s' * (bad != 1)} that {'are' if bad != 1 else 'is'} not a number "
-                             "(NaN or infinity); a float image needs finite values")
+            raise _BadPixels(
+                f"has {bad:,} pixel{'s' * (bad != 1)} that {'are' if bad != 1 else 'is'} not a number "
+                "(NaN or infinity); a float image needs finite values"
+            )
     lo, hi = float(arr.min(initial=0)), float(arr.max(initial=0))
     if im.mode == "F" and lo >= 0 and hi <= 1:
         return arr
@@ -332,22 +386,30 @@ def _high_bit_grey(im, notes):
 
 
 def _decode_16bit_colour(data):
-    """16-bit colour PNG/TIFF keeps its 16 bits through OpenCV (the data was already validated by PIL)."""
+    """16-bit colour PNG/TIFF keeps its 16 bits through OpenCV (the data was already validated by
+    PIL): (uint16 pixels, one plane when the channels are equal; alpha as float32 or None)."""
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if arr is None:
         raise ValueError("16-bit image could not be decoded")
-    scale = 65535.0 if arr.dtype == np.uint16 else 255.0
-    arr = _as_unit_float(arr, scale)
+    if arr.dtype not in (np.uint8, np.uint16):  # not expected of a 16-bit PNG or TIFF: scaled as before
+        arr = _as_unit_float(arr, 255.0)
     if arr.ndim == 2:
-        return _grey_to_rgb(arr), None
-    if arr.shape[2] == 4:
-        return arr[..., 2::-1], arr[..., 3]
-    return arr[..., 2::-1], None
+        return arr, None
+    alpha = unit_float(arr[..., 3]) if arr.shape[2] == 4 else None
+    rgb = np.ascontiguousarray(arr[..., 2::-1])
+    del arr
+    return _grey_if_equal(rgb), alpha
 
 
 def _orient(arr, orientation):
     """Apply EXIF orientation (as a view; the caller makes it contiguous)."""
-    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
-           7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1], 8: lambda a: np.swapaxes(a, 0, 1)[::-1]}
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
+    }
     return ops[orientation](arr) if orientation in ops else arr

@@ -2,14 +2,16 @@
 
 The photos live in the repository's samples/ folder; samples/CREDITS.md says where each came from.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from .decode import IMAGE_SUFFIXES
+
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 TITLES = {"astronaut": "Astronaut", "chelsea": "Cat", "coffee": "Coffee", "rocket": "Rocket launch"}
 
@@ -19,17 +21,20 @@ CREDITS = [
     ("Cat", "Chelsea the cat, by Stefan van der Walt. CC0."),
     ("Coffee", "Coffee cup, courtesy of Pikolo Espresso Bar, by Rachel Michetti. CC0."),
     ("Rocket launch", "Launch of DSCOVR on Falcon 9, by SpaceX. Public domain."),
-    ("Sample video", "A slow pan and zoom across the rocket launch photo above (SpaceX, public domain), "
-                     "made by samples/make_sample_video.py."),
+    (
+        "Sample video",
+        "A slow pan and zoom across the rocket launch photo above (SpaceX, public domain), "
+        "made by samples/make_sample_video.py.",
+    ),
     ("", "All samples come from the scikit-image project's data folder and were turned to black and white here."),
 ]
 
 
 @dataclass
 class Sample:
-    name: str    # file name, used like an uploaded file's name
+    name: str  # file name, used like an uploaded file's name
     path: Path
-    title: str   # short label for a button
+    title: str  # short label for a button
 
     def read(self):
         return self.path.read_bytes()
@@ -40,7 +45,7 @@ def list_samples(folder=None):
     folder = Path(folder) if folder else SAMPLES_DIR
     if not folder.is_dir():
         return []
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     return [Sample(p.name, p, TITLES.get(p.stem, p.stem.replace("_", " ").capitalize())) for p in paths]
 
 

@@ -8,10 +8,13 @@ colour as 0..255 sRGB, e.g. (120, 45, (51, 102, 204)) or (120, 45, "#3366cc"); o
 contract asks for (hint_ab: N x 2 x H x W Lab a/b, hint_mask: N x 1 x H x W, 1 where a hint is).
 This module knows nothing of models or pipelines; colorize.pipeline passes it the sizes.
 """
+
 import math
 import numbers
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -22,7 +25,7 @@ HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 HINT_ARG = "X,Y,#RRGGBB"
 
 
-def to_hex(rgb):
+def to_hex(rgb: Sequence[int]) -> str:
     """(r, g, b) 0..255 -> '#rrggbb' (what st.color_picker and --hint speak)."""
     return "#" + "".join(f"{int(c):02x}" for c in rgb)
 
@@ -30,49 +33,57 @@ def to_hex(rgb):
 @dataclass(frozen=True)
 class Hint:
     """One colour hint at a pixel of the photo: x, y (0-based ints) and rgb (three 0..255 ints)."""
+
     x: int
     y: int
-    rgb: tuple
+    rgb: tuple[int, int, int]
 
     @property
-    def hex(self):
+    def hex(self) -> str:
         """The colour as '#rrggbb'."""
         return to_hex(self.rgb)
 
     @property
-    def ab(self):
+    def ab(self) -> tuple[float, float]:
         """The colour's CIE Lab (a, b) as floats: what the network is given."""
         lab = rgb_to_lab(np.array([[self.rgb]], np.float32) / np.float32(255))[0, 0]
         return float(lab[1]), float(lab[2])
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.x},{self.y},{self.hex}"
 
 
-def parse_colour(colour, source="hint"):
+Colour: TypeAlias = str | Sequence[int]
+"""A hint's colour: '#RRGGBB' (or 'RRGGBB'), or three whole numbers 0..255 (r, g, b)."""
+HintLike: TypeAlias = Hint | str | tuple[float, float, Colour]
+"""What `hints=` takes: a Hint, 'X,Y,#RRGGBB', or (x, y, colour) in the photo's pixels."""
+
+
+def parse_colour(colour: Colour, source: str = "hint") -> tuple[int, int, int]:
     """'#RRGGBB' (or 'RRGGBB') or three whole numbers 0..255 -> (r, g, b) ints; ColorizeError otherwise."""
     if isinstance(colour, str):
         m = HEX_COLOUR.fullmatch(colour.strip())
         if m:
-            return tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
+            digits = m.group(1)
+            return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
     else:
         try:
             parts = list(colour)
         except TypeError:
             parts = None
         if parts is not None and len(parts) == 3 and all(_whole(c) and 0 <= c <= 255 for c in parts):
-            return tuple(int(c) for c in parts)
+            return int(parts[0]), int(parts[1]), int(parts[2])
     raise ColorizeError(source, f"colour {colour!r} is neither #RRGGBB nor three whole numbers from 0 to 255")
 
 
-def _whole(v):
+def _whole(v: object) -> bool:
     """An integer, or a float with no fractional part (not a bool, not NaN)."""
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         return False
     return isinstance(v, numbers.Integral) or (math.isfinite(v) and float(v).is_integer())
 
 
-def parse_hint_arg(text, source="--hint"):
+def parse_hint_arg(text: str, source: str = "--hint") -> Hint:
     """The command line's 'X,Y,#RRGGBB' -> Hint (not yet checked against a photo's size)."""
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) != 3:
@@ -84,7 +95,7 @@ def parse_hint_arg(text, source="--hint"):
     return Hint(x, y, parse_colour(parts[2], source))
 
 
-def to_hint(item, source="hint"):
+def to_hint(item: HintLike, source: str = "hint") -> Hint:
     """A Hint, an (x, y, colour) sequence or an 'X,Y,#RRGGBB' string -> Hint (size not checked).
 
     Coordinates may be any finite real numbers >= 0: a fractional point belongs to the pixel it
@@ -97,7 +108,7 @@ def to_hint(item, source="hint"):
         x, y, colour = item
     except (TypeError, ValueError):
         raise ColorizeError(source, f"{item!r} is not a hint; give (x, y, (r, g, b)) or (x, y, '#RRGGBB')") from None
-    coords = []
+    coords: list[int] = []
     for name, v in (("x", x), ("y", y)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise ColorizeError(source, f"hint {name} must be a number of pixels, not {v!r}")
@@ -105,20 +116,23 @@ def to_hint(item, source="hint"):
     return Hint(coords[0], coords[1], parse_colour(colour, source))
 
 
-def check_hints(hints, width, height, source="hints"):
+def check_hints(hints: Sequence[HintLike] | None, width: int, height: int, source: str = "hints") -> tuple[Hint, ...]:
     """Hints for a width x height photo -> tuple of Hints, in order; ColorizeError (one line, saying
     which hint) for a malformed one or one outside the photo. None or [] -> ()."""
     if hints is None:
         return ()
-    if isinstance(hints, (str, Hint)) or (isinstance(hints, tuple) and len(hints) == 3
-                                          and isinstance(hints[0], numbers.Real)):
+    if isinstance(hints, (str, Hint)) or (
+        isinstance(hints, tuple) and len(hints) == 3 and isinstance(hints[0], numbers.Real)
+    ):
         raise ColorizeError(source, "give a list of hints, e.g. [(x, y, '#RRGGBB')], not a single hint")
     out = []
     for item in hints:
         hint = to_hint(item, source)
         if not (0 <= hint.x < width and 0 <= hint.y < height):
-            raise ColorizeError(source, f"hint {hint} is outside the {width}x{height} photo "
-                                        f"(x must be 0..{width - 1}, y 0..{height - 1})")
+            raise ColorizeError(
+                source,
+                f"hint {hint} is outside the {width}x{height} photo (x must be 0..{width - 1}, y 0..{height - 1})",
+            )
         out.append(hint)
     return tuple(out)
 

@@ -1,4 +1,6 @@
-"""sRGB <-> CIE Lab in float32 (OpenCV's float path: 8-bit Lab would lose up to 27 levels)."""
+"""sRGB <-> CIE Lab in float32 (OpenCV's float path: 8-bit Lab would lose up to 27 levels), and float
+RGB in [0, 1] to 8 bits, rounded, for the encoders and the screen."""
+
 import cv2
 import numpy as np
 
@@ -16,12 +18,48 @@ def lab_to_rgb(lab):
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
-def lightness(rgb):
-    """The L channel (0..100) of an RGB image, contiguous; made in strips, as a big photo's whole
-    float Lab would be three times the size of the L kept."""
-    L = np.empty(rgb.shape[:2], np.float32)
+def to_uint8(x):
+    """Float [0, 1] -> uint8, rounded; big images in strips (no full-size float temporaries)."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        return _to_uint8(x)
+    out = np.empty(x.shape, np.uint8)
+    for rows in row_strips(x.shape[0], x[0].size):
+        out[rows] = _to_uint8(x[rows])
+    return out
+
+
+def _to_uint8(x):
+    out = np.clip(x, 0, 1) * np.float32(255)
+    out += np.float32(0.5)
+    return out.astype(np.uint8)
+
+
+def unit_float(pixels):
+    """Decoded pixels (uint8 0..255, uint16 0..65535, or float 0..1) -> float32 in [0, 1], scaled
+    as colorize.decode always has, so that a strip converted alone equals that strip of the whole."""
+    if pixels.dtype.kind == "u" and pixels.dtype.itemsize <= 2:
+        out = pixels.astype(np.float32)
+        out *= np.float32(1.0 / (255.0 if pixels.dtype.itemsize == 1 else 65535.0))
+        return out
+    return np.asarray(pixels, np.float32)
+
+
+def unit_rgb(pixels):
+    """Decoded pixels, grey (H x W) or RGB (H x W x 3), any depth unit_float takes -> float32 RGB in
+    [0, 1] (grey as R = G = B)."""
+    rgb = unit_float(pixels)
+    return np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb
+
+
+def lightness(image):
+    """The L channel (0..100) of an image, contiguous: float RGB in [0, 1], or a photo's pixels as
+    decoded (colorize.decode.Photo.pixels: one grey plane or RGB, 8-bit, 16-bit or float). Made in
+    strips, each made float RGB for its own rows only: a 40 MP grey scan's whole float RGB and Lab
+    would be 480 MB each, its L is 160 MB."""
+    L = np.empty(image.shape[:2], np.float32)
     for rows in row_strips(*L.shape):
-        L[rows] = cv2.extractChannel(rgb_to_lab(rgb[rows]), 0)
+        L[rows] = cv2.extractChannel(rgb_to_lab(unit_rgb(image[rows])), 0)
     return L
 
 
@@ -78,8 +116,8 @@ def recombine_strip(L, a, b, refine=2, tolerance=0.5):
     pending = np.flatnonzero(~fits(np.float32(1)))
     if pending.size == 0:
         return rgb
-    keep = np.ones(Ls.shape[1], np.float32)      # largest chroma scale known to fit
-    drop = np.ones(Ls.shape[1], np.float32)      # smallest chroma scale known not to
+    keep = np.ones(Ls.shape[1], np.float32)  # largest chroma scale known to fit
+    drop = np.ones(Ls.shape[1], np.float32)  # smallest chroma scale known not to
     for step in CHROMA_STEPS:
         ok = fits(np.float32(step), pending) if step > 0 else np.ones(pending.size, bool)  # grey always fits
         keep[pending[ok]] = step
@@ -89,7 +127,7 @@ def recombine_strip(L, a, b, refine=2, tolerance=0.5):
             break
     fixed = np.flatnonzero(keep < 1)
     keep, drop = keep[fixed][None], drop[fixed][None]
-    for _ in range(refine):                      # bisection within the bracket each pixel ended in
+    for _ in range(refine):  # bisection within the bracket each pixel ended in
         mid = (keep + drop) * np.float32(0.5)
         ok = fits(mid, fixed)[None]
         keep, drop = np.where(ok, mid, keep), np.where(ok, drop, mid)

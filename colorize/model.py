@@ -8,22 +8,30 @@ A model whose model.json has a "hints" block also takes colour hints: two more i
 hinted pixels (N x 2 x H x W) and a mask of where they are (N x 1 x H x W), named in that block
 (see colorize.hints). All-zero hint inputs mean "no hints"; a model without the block takes L only.
 """
+
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import ColorizeError
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 METADATA = "model.json"
 REQUIRED = ("name", "onnx", "sha256", "input", "output", "vividness")
 VIVIDNESS_MAX = 2.0
 
 
-def models_dir():
+def models_dir() -> Path:
     """Where models live: $COLORIZE_MODELS, the checkout's models/, or the installed copy."""
     env = os.environ.get("COLORIZE_MODELS")
     if env:
@@ -32,6 +40,7 @@ def models_dir():
     if here.is_dir():
         return here
     import importlib.util
+
     spec = importlib.util.find_spec("colorize_models")
     if spec and spec.submodule_search_locations:
         return Path(list(spec.submodule_search_locations)[0])
@@ -41,15 +50,17 @@ def models_dir():
 @dataclass(frozen=True)
 class HintInputs:
     """model.json's "hints" block: the names of the two hint inputs and the painted square's side."""
-    ab_input: str      # N x 2 x H x W, Lab a/b at hinted pixels, 0 elsewhere
-    mask_input: str    # N x 1 x H x W, 1 where a hint is, 0 elsewhere
-    patch: int         # side, in network-input pixels, of the square painted around each hint (odd)
+
+    ab_input: str  # N x 2 x H x W, Lab a/b at hinted pixels, 0 elsewhere
+    mask_input: str  # N x 1 x H x W, 1 where a hint is, 0 elsewhere
+    patch: int  # side, in network-input pixels, of the square painted around each hint (odd)
     meaning: str = ""
 
 
 @dataclass
 class ModelInfo:
     """What model.json says about a model."""
+
     folder: Path
     name: str
     onnx: str
@@ -58,23 +69,23 @@ class ModelInfo:
     multiple: int
     output_kind: str
     stride: int
-    bins: np.ndarray | None
+    bins: np.ndarray | None  # Q x 2 a/b bin centres ("ab_logits"); None when the network gives a/b itself
     default_vividness: float
     prior_correction: np.ndarray | None = None  # per-bin log class-rebalancing weights the network was trained with
     meta: dict = field(repr=False, default_factory=dict)
-    hints: HintInputs | None = None   # None: the network takes L only
+    hints: HintInputs | None = None  # None: the network takes L only
 
     @property
-    def onnx_path(self):
+    def onnx_path(self) -> Path:
         return self.folder / self.onnx
 
     @property
-    def takes_hints(self):
+    def takes_hints(self) -> bool:
         """Whether the network takes colour hints besides L."""
         return self.hints is not None
 
 
-def read_info(folder):
+def read_info(folder: str | os.PathLike[str]) -> ModelInfo:
     """Parse and validate a model folder's metadata (does not load the network)."""
     folder = Path(folder)
     meta_path = folder / METADATA
@@ -100,7 +111,7 @@ def read_info(folder):
         raise ColorizeError(meta_path, f"model metadata {what}") from None
 
 
-def _info_from_meta(folder, meta):
+def _info_from_meta(folder: Path, meta: dict[str, Any]) -> ModelInfo:
     meta_path = folder / METADATA
     out, inp = meta["output"], meta["input"]
     kind = out.get("kind")
@@ -124,21 +135,32 @@ def _info_from_meta(folder, meta):
     default_vividness = float(meta["vividness"]["default"])
     if not 0.0 <= default_vividness <= VIVIDNESS_MAX:
         raise ColorizeError(meta_path, f"vividness.default must be from 0 to {VIVIDNESS_MAX:g}")
-    return ModelInfo(folder=folder, name=str(meta["name"]), onnx=str(meta["onnx"]), sha256=sha,
-                     long_side=long_side, multiple=multiple,
-                     output_kind=kind, stride=int(out.get("stride", 4)), bins=bins,
-                     default_vividness=default_vividness, prior_correction=correction, meta=meta,
-                     hints=_hint_inputs(meta_path, meta))
+    return ModelInfo(
+        folder=folder,
+        name=str(meta["name"]),
+        onnx=str(meta["onnx"]),
+        sha256=sha,
+        long_side=long_side,
+        multiple=multiple,
+        output_kind=kind,
+        stride=int(out.get("stride", 4)),
+        bins=bins,
+        default_vividness=default_vividness,
+        prior_correction=correction,
+        meta=meta,
+        hints=_hint_inputs(meta_path, meta),
+    )
 
 
-def _hint_inputs(meta_path, meta):
+def _hint_inputs(meta_path: Path, meta: dict[str, Any]) -> HintInputs | None:
     """model.json's optional "hints" block, checked, or None when there is none."""
     if "hints" not in meta:
         return None
     block = meta["hints"]
     if not isinstance(block, dict):
-        raise ColorizeError(meta_path, 'hints must be an object like {"ab_input": "hint_ab", '
-                                       '"mask_input": "hint_mask", "patch": 3}')
+        raise ColorizeError(
+            meta_path, 'hints must be an object like {"ab_input": "hint_ab", "mask_input": "hint_mask", "patch": 3}'
+        )
     names = []
     for key in ("ab_input", "mask_input"):
         name = block.get(key)
@@ -153,7 +175,7 @@ def _hint_inputs(meta_path, meta):
     return HintInputs(ab_input=names[0], mask_input=names[1], patch=patch, meaning=str(block.get("meaning", "")))
 
 
-def list_models(root=None):
+def list_models(root: str | os.PathLike[str] | None = None) -> tuple[list[ModelInfo], list[str]]:
     """ModelInfo of every valid model folder under root, and one-line problems for the others.
 
     Cheap: the weights' checksum is checked when a model is loaded, not here."""
@@ -172,7 +194,7 @@ def list_models(root=None):
     return found, problems
 
 
-def sha256_of(path):
+def sha256_of(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -180,7 +202,7 @@ def sha256_of(path):
     return h.hexdigest()
 
 
-def check_vividness(vividness):
+def check_vividness(vividness: float) -> float:
     """A finite number in 0..2 (the user-facing range), or a ColorizeError saying so."""
     try:
         v = float(vividness)
@@ -191,7 +213,7 @@ def check_vividness(vividness):
     return min(max(v, 0.0), VIVIDNESS_MAX)
 
 
-def vividness_params(vividness):
+def vividness_params(vividness: float) -> tuple[float, float, float]:
     """One user number -> (annealed-mean temperature, prior correction, saturation gain).
 
     A network trained with class rebalancing (Zhang et al. 2016) predicts p(colour | L) multiplied
@@ -203,54 +225,104 @@ def vividness_params(vividness):
     """
     v = float(vividness)
     if v <= 1.0:
-        return 0.45 ** v, 1.0 - v, 1.0
+        return 0.45**v, 1.0 - v, 1.0
     return 0.45 * (0.25 / 0.45) ** (v - 1.0), 0.0, 1.0 + 0.2 * (v - 1.0)
+
+
+def onnx_session(model: str | bytes | os.PathLike[str], threads: int = 0) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session on the CPU with this project's options, from an .onnx path or its bytes.
+
+    The one place those options are set: ColorModel uses it, and so does benchmarks/speed.py for the
+    networks it compares with, so a comparison runs under exactly the same options."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads  # 0: one thread per core
+    # Idle worker threads sleep instead of spinning: on a shared 2-core machine (a Streamlit server,
+    # a video job with ffmpeg beside it) spinning halved throughput.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # errors only: ORT's warnings would break the CLI's one-line messages
+    source = model if isinstance(model, bytes) else os.fspath(model)
+    return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+
+
+def session_load_errors() -> tuple[type[Exception], ...]:
+    """What ONNX Runtime raises for a file it cannot load: its own exception types (a missing file,
+    bytes that are no ONNX model, a graph it cannot run), none of which derive from OSError."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    return (
+        OSError,
+        RuntimeError,
+        ValueError,
+        state.Fail,
+        state.InvalidArgument,
+        state.NoSuchFile,
+        state.NoModel,
+        state.InvalidProtobuf,
+        state.InvalidGraph,
+        state.NotImplemented,
+        state.RuntimeException,
+        state.EPFail,
+    )
+
+
+def load_default_model(name: str | None = None, threads: int = 0) -> ColorModel:
+    """The named model (by name or folder name) from models_dir(), or the first one there."""
+    infos, problems = list_models()
+    if name:
+        for info in infos:
+            if name in (info.name, info.folder.name):
+                return ColorModel(info.folder, threads)
+        raise ColorizeError(name, "no such model in " + str(models_dir()) + (f" ({problems[0]})" if problems else ""))
+    if not infos:
+        raise ColorizeError(models_dir(), "no model found" + (f" ({problems[0]})" if problems else ""))
+    return ColorModel(infos[0].folder, threads)
 
 
 class ColorModel:
     """A loaded model. One ONNX Runtime session, safe to share between threads."""
 
-    def __init__(self, folder, threads=0, verify=True):
-        import onnxruntime as ort
+    def __init__(self, folder: str | os.PathLike[str], threads: int = 0, verify: bool = True) -> None:
         self.info = read_info(folder)
         path = self.info.onnx_path
         if not path.is_file():
             raise ColorizeError(path, "model weights file is missing")
         if verify and sha256_of(path) != self.info.sha256:
             raise ColorizeError(path, "model weights are corrupt (SHA-256 does not match model.json)")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        # Idle worker threads sleep instead of spinning: on a shared 2-core machine (a Streamlit server,
-        # a video job with ffmpeg beside it) spinning halved throughput.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3  # errors only: ORT's warnings would break the CLI's one-line messages
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - ORT raises its own types for bad files
+            self.session = onnx_session(path, threads)
+        except session_load_errors() as e:
             raise ColorizeError(path, f"model weights cannot be loaded ({str(e).splitlines()[0]})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         self.input_name, self.hint_names = self._check_inputs(path, inputs)
         channels = outputs[0].shape[1] if len(outputs[0].shape) == 4 else None
-        expected = 2 if self.info.output_kind == "ab" else len(self.info.bins)
+        expected = 2 if self.info.bins is None else len(self.info.bins)  # no bins: a/b itself
         if isinstance(channels, int) and channels != expected:
             raise ColorizeError(path, f"the network outputs {channels} channels but model.json describes {expected}")
 
-    def _check_inputs(self, path, inputs):
+    def _check_inputs(self, path: Path, inputs: list[Any]) -> tuple[str, tuple[str, str] | None]:
         """The L input's name and the (hint_ab, hint_mask) names (or None), checked against model.json."""
         hints = self.info.hints
         names = [i.name for i in inputs]
         if hints is None:
             if len(inputs) == 3:
-                raise ColorizeError(path, f"the network takes 3 inputs ({', '.join(names)}) but model.json "
-                                          "has no hints block describing the colour hint inputs")
+                raise ColorizeError(
+                    path,
+                    f"the network takes 3 inputs ({', '.join(names)}) but model.json "
+                    "has no hints block describing the colour hint inputs",
+                )
             if len(inputs) != 1 or len(inputs[0].shape) != 4:
                 raise ColorizeError(path, "the network must take one N x 1 x H x W input (L)")
             return inputs[0].name, None
         wanted = (hints.ab_input, hints.mask_input)
         if len(inputs) != 3 or not set(wanted) <= set(names):
-            raise ColorizeError(path, f"model.json describes hint inputs {wanted[0]} and {wanted[1]} besides L, "
-                                      f"but the network's inputs are {', '.join(names)}")
+            raise ColorizeError(
+                path,
+                f"model.json describes hint inputs {wanted[0]} and {wanted[1]} besides L, "
+                f"but the network's inputs are {', '.join(names)}",
+            )
         by_name = {i.name: i for i in inputs}
         L_name = next(n for n in names if n not in wanted)
         for name, channels in ((L_name, 1), (hints.ab_input, 2), (hints.mask_input, 1)):
@@ -260,26 +332,31 @@ class ColorModel:
         return L_name, wanted
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.info.name
 
     @property
-    def takes_hints(self):
+    def takes_hints(self) -> bool:
         """Whether this model takes colour hints (model.json has a "hints" block)."""
         return self.hint_names is not None
 
     @property
-    def hint_patch(self):
+    def hint_patch(self) -> int | None:
         """Side, in network-input pixels, of the square painted around each hint (None: no hints)."""
         return self.info.hints.patch if self.info.hints else None
 
-    def network_size(self, height, width, long_side=None):
+    def network_size(self, height: int, width: int, long_side: int | None = None) -> tuple[int, int]:
         """Network input (h, w) for an image: long side to `long_side` (default: the model's own),
         both multiples of `multiple`."""
         m, s = self.info.multiple, (long_side or self.info.long_side) / max(height, width)
         return (max(m, int(round(height * s / m)) * m), max(m, int(round(width * s / m)) * m))
 
-    def run(self, L_batch, hint_ab=None, hint_mask=None):
+    def run(
+        self,
+        L_batch: NDArray[np.floating],
+        hint_ab: NDArray[np.floating] | None = None,
+        hint_mask: NDArray[np.floating] | None = None,
+    ) -> NDArray[np.float32]:
         """L (N x H x W float32, 0..100, one size) -> raw network output (N x C x H/stride x W/stride).
 
         A hint-taking model also gets hint_ab (N x 2 x H x W, Lab a/b) and hint_mask (N x 1 x H x W);
@@ -288,7 +365,7 @@ class ColorModel:
         feed = {self.input_name: x}
         if (hint_ab is None) != (hint_mask is None):
             raise ValueError("give both hint_ab and hint_mask, or neither")
-        if not self.takes_hints:
+        if self.hint_names is None:
             if hint_ab is not None:
                 raise ColorizeError("hints", f"model {self.name} does not take colour hints")
             return self.session.run(None, feed)[0]
@@ -298,24 +375,27 @@ class ColorModel:
         hint_ab = np.ascontiguousarray(hint_ab, np.float32)
         hint_mask = np.ascontiguousarray(hint_mask, np.float32)
         if hint_ab.shape != (n, 2, h, w) or hint_mask.shape != (n, 1, h, w):
-            raise ValueError(f"hint maps must be {n} x 2 x {h} x {w} and {n} x 1 x {h} x {w}, "
-                             f"not {hint_ab.shape} and {hint_mask.shape}")
+            raise ValueError(
+                f"hint maps must be {n} x 2 x {h} x {w} and {n} x 1 x {h} x {w}, "
+                f"not {hint_ab.shape} and {hint_mask.shape}"
+            )
         feed[self.hint_names[0]], feed[self.hint_names[1]] = hint_ab, hint_mask
         return self.session.run(None, feed)[0]
 
-    def to_ab(self, raw, vividness=None):
+    def to_ab(self, raw: NDArray[np.floating], vividness: float | None = None) -> NDArray[np.float32]:
         """Raw output (N x C x h x w) -> a/b (N x 2 x h x w) at the given vividness."""
         v = self.info.default_vividness if vividness is None else check_vividness(vividness)
         temperature, correction, gain = vividness_params(v)
-        if self.info.output_kind == "ab":
+        bins = self.info.bins
+        if bins is None:  # output kind "ab": the network gives a/b itself
             return raw.astype(np.float32) * float(np.clip(v, 0, 2))
         n, q, h, w = raw.shape
-        z = np.asarray(raw, np.float32).reshape(n, q, h * w)
+        z: NDArray[np.floating] = np.asarray(raw, np.float32).reshape(n, q, h * w)
         if self.info.prior_correction is not None and correction > 0:
             z = z - np.float32(correction) * self.info.prior_correction[None, :, None]
         z = z * np.float32(1.0 / temperature)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
-        ab = np.matmul(self.info.bins.T[None], z)   # softmax-weighted bin centres (a matmul: ~10x an einsum)
+        ab = np.matmul(bins.T[None], z)  # softmax-weighted bin centres (a matmul: ~10x an einsum)
         ab *= np.float32(gain) / z.sum(axis=1, keepdims=True)
         return ab.reshape(n, 2, h, w)

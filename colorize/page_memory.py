@@ -15,6 +15,7 @@ A hosted page has about 1 GB for everyone, so nothing a visitor does may grow th
 
 No Streamlit here: the page passes in who is still connected.
 """
+
 import logging
 import os
 import threading
@@ -50,20 +51,23 @@ def _env_number(name, default, minimum):
 class PageBudget:
     """How much the page keeps. Defaults fit a ~1 GB hosted server shared by a dozen visitors;
     each can be set with the environment variable in its comment (documented in the README)."""
-    photos_per_session: int = 48                  # COLORIZE_PAGE_PHOTOS
-    upload_bytes_per_session: int = 150 * MB      # COLORIZE_PAGE_SESSION_MB: one visitor's uploads
-    upload_bytes_all_sessions: int = 400 * MB     # COLORIZE_PAGE_ALL_MB: every visitor's uploads together
-    look_cache_bytes: int = 80 * MB               # COLORIZE_PAGE_CACHE_MB: screen-size analyses, all visitors
-    grace_seconds: float = 45.0                   # COLORIZE_PAGE_GRACE_S: a closed page's photos are kept this long
+
+    photos_per_session: int = 48  # COLORIZE_PAGE_PHOTOS
+    upload_bytes_per_session: int = 150 * MB  # COLORIZE_PAGE_SESSION_MB: one visitor's uploads
+    upload_bytes_all_sessions: int = 400 * MB  # COLORIZE_PAGE_ALL_MB: every visitor's uploads together
+    look_cache_bytes: int = 80 * MB  # COLORIZE_PAGE_CACHE_MB: screen-size analyses, all visitors
+    grace_seconds: float = 45.0  # COLORIZE_PAGE_GRACE_S: a closed page's photos are kept this long
 
     @classmethod
     def from_env(cls):
         d = cls()
-        return cls(photos_per_session=_env_number("COLORIZE_PAGE_PHOTOS", d.photos_per_session, 1),
-                   upload_bytes_per_session=int(_env_number("COLORIZE_PAGE_SESSION_MB", 150.0, 1.0) * MB),
-                   upload_bytes_all_sessions=int(_env_number("COLORIZE_PAGE_ALL_MB", 400.0, 1.0) * MB),
-                   look_cache_bytes=int(_env_number("COLORIZE_PAGE_CACHE_MB", 80.0, 16.0) * MB),
-                   grace_seconds=_env_number("COLORIZE_PAGE_GRACE_S", d.grace_seconds, 0.0))
+        return cls(
+            photos_per_session=_env_number("COLORIZE_PAGE_PHOTOS", d.photos_per_session, 1),
+            upload_bytes_per_session=int(_env_number("COLORIZE_PAGE_SESSION_MB", 150.0, 1.0) * MB),
+            upload_bytes_all_sessions=int(_env_number("COLORIZE_PAGE_ALL_MB", 400.0, 1.0) * MB),
+            look_cache_bytes=int(_env_number("COLORIZE_PAGE_CACHE_MB", 80.0, 16.0) * MB),
+            grace_seconds=_env_number("COLORIZE_PAGE_GRACE_S", d.grace_seconds, 0.0),
+        )
 
 
 def footprint(value):
@@ -93,10 +97,11 @@ def tune_malloc(arenas=2, mmap_threshold=None):
         mmap_threshold = int(_env_number("COLORIZE_PAGE_MMAP_KB", 256.0, 0.0) * 1024)
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, int(arenas))               # M_ARENA_MAX
+        libc.mallopt(-8, int(arenas))  # M_ARENA_MAX
         if mmap_threshold:
-            libc.mallopt(-3, int(mmap_threshold))   # M_MMAP_THRESHOLD (fixing it stops the dynamic raise)
+            libc.mallopt(-3, int(mmap_threshold))  # M_MMAP_THRESHOLD (fixing it stops the dynamic raise)
     except (OSError, AttributeError):
         pass
 
@@ -105,6 +110,7 @@ def give_back_memory():
     """Return freed heap memory to the OS (glibc keeps it otherwise, and a server's RSS only grows)."""
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
@@ -117,7 +123,7 @@ class LookCache:
 
     def __init__(self, max_bytes):
         self.max_bytes = int(max_bytes)
-        self._items = OrderedDict()   # key -> (value, bytes)
+        self._items = OrderedDict()  # key -> (value, bytes)
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -170,6 +176,7 @@ class OverBudget(Exception):
 @dataclass
 class Pin:
     """A colour hint the visitor pinned on a photo: photo pixel (x, y) and colour (r, g, b) 0..255."""
+
     id: int
     x: int
     y: int
@@ -183,14 +190,15 @@ class Pin:
 @dataclass
 class ShelfPhoto:
     """One photo on a visitor's shelf: its bytes (the only copy the server keeps) and its pins."""
-    id: str                    # content digest: the same photo is never added twice
+
+    id: str  # content digest: the same photo is never added twice
     name: str
     data: bytes
     pins: list = field(default_factory=list)
     next_pin: int = 1
     thumb: np.ndarray | None = None  # small colorized picture for the grid (uint8 RGB), last rendered
-    size: tuple | None = None        # (width, height), once analysed
-    problem: str | None = None       # one line, when the photo could not be colorized
+    size: tuple | None = None  # (width, height), once analysed
+    problem: str | None = None  # one line, when the photo could not be colorized
 
     def hints(self):
         """The pins as colour hints for the engine: [(x, y, (r, g, b))]."""
@@ -213,10 +221,10 @@ class SessionShelf:
     """What one visitor's page keeps: photos in upload order, the one shown, and a video result."""
 
     def __init__(self):
-        self.photos = OrderedDict()   # id -> ShelfPhoto
-        self.selected = None          # id of the photo shown in full
-        self.video = None             # the latest video result (a dict holding its bytes)
-        self.dead_since = None        # monotonic time the page was first seen disconnected
+        self.photos = OrderedDict()  # id -> ShelfPhoto
+        self.selected = None  # id of the photo shown in full
+        self.video = None  # the latest video result (a dict holding its bytes)
+        self.dead_since = None  # monotonic time the page was first seen disconnected
         self.lock = threading.RLock()
 
     @property
@@ -279,11 +287,15 @@ class Shelves:
             if photo_id in shelf.photos:
                 return shelf.photos[photo_id]
             if len(shelf.photos) >= b.photos_per_session:
-                raise OverBudget(f"this page holds at most {b.photos_per_session} photos at a time; "
-                                 "remove some (or Clear all) to add more")
+                raise OverBudget(
+                    f"this page holds at most {b.photos_per_session} photos at a time; "
+                    "remove some (or Clear all) to add more"
+                )
             if shelf.upload_bytes + len(data) > b.upload_bytes_per_session:
-                raise OverBudget(f"this page holds at most {b.upload_bytes_per_session / MB:.0f} MB of photos "
-                                 "at a time; remove some (or Clear all) to add more")
+                raise OverBudget(
+                    f"this page holds at most {b.upload_bytes_per_session / MB:.0f} MB of photos "
+                    "at a time; remove some (or Clear all) to add more"
+                )
             if self.upload_bytes() + len(data) > b.upload_bytes_all_sessions:
                 raise OverBudget("the server is busy holding other visitors' photos; try again in a minute")
             photo = ShelfPhoto(photo_id, name, data)
@@ -334,7 +346,7 @@ class Reaper:
         while not self._stop.wait(self.every):
             try:
                 self.sweep()
-            except Exception:  # noqa: BLE001 - keep sweeping; the details go to the log
+            except Exception:  # keep sweeping; the details go to the log
                 log.exception("memory sweep failed")
 
     def stop(self):

@@ -9,6 +9,7 @@ image is kept between clicks.
 Pins are colour hints (colorize.hints) in the photo's own pixels; a hint-taking model runs again
 with them (milliseconds), and the same hints go into every download.
 """
+
 import dataclasses
 import html
 import io
@@ -23,31 +24,32 @@ from PIL import Image
 
 from . import results
 from .decode import PIL_FORMATS
-from .encode import to_uint8
 from .hints import check_hints, hint_maps
-from .lab import gray_rgb
+from .lab import gray_rgb, to_uint8
 from .pipeline import Prediction, network_input, predict_L, render
+from .upsample import shrink
 
-PAGE_MAX_PIXELS = 50_000_000   # a 600-dpi scan of an 8x10" print is 29 MP; the network's input is small anyway
-PREVIEW_SIDE = 1200            # long side of the pictures sent to the browser
-THUMB_SIDE = 240               # long side of a grid thumbnail
-GREY_RAMP = 0.25               # vividness from 0 to this fades colour in from plain grey
-GREY_TOLERANCE = 3             # an 8-bit photo whose channels differ by at most this is black-and-white
+PAGE_MAX_PIXELS = 50_000_000  # a 600-dpi scan of an 8x10" print is 29 MP; the network's input is small anyway
+PREVIEW_SIDE = 1200  # long side of the pictures sent to the browser
+THUMB_SIDE = 240  # long side of a grid thumbnail
+GREY_RAMP = 0.25  # vividness from 0 to this fades colour in from plain grey
+GREY_TOLERANCE = 3  # an 8-bit photo whose channels differ by at most this is black-and-white
 
 
 @dataclass
 class Look:
     """One photo as the page shows it (see the module docstring); all arrays at screen size or smaller."""
+
     name: str
-    size: tuple                # (width, height) of the photo itself
-    note: str                  # e.g. "first frame of 12 used"
-    net_L: np.ndarray          # the network's input (L resized), for runs with hints
-    raw: np.ndarray            # the network's output without hints
-    preview_L: np.ndarray      # L at preview size, 0..100
+    size: tuple  # (width, height) of the photo itself
+    note: str  # e.g. "first frame of 12 used"
+    net_L: np.ndarray  # the network's input (L resized), for runs with hints
+    raw: np.ndarray  # the network's output without hints
+    preview_L: np.ndarray  # L at preview size, 0..100
     original: np.ndarray | None  # the photo at preview size (uint8 RGB), only when it has colour
 
 
-BIG_PIXELS = 16_000_000   # decoding a photo this big takes 12 bytes a pixel for a moment: one at a time
+BIG_PIXELS = 16_000_000  # decoding a photo this big takes 12 bytes a pixel for a moment: one at a time
 NETWORK_RUNS_AT_ONCE = 2  # ONNX Runtime's memory arena keeps its largest concurrent need: bound it
 _big_turn = threading.Lock()
 _network_turns = threading.BoundedSemaphore(NETWORK_RUNS_AT_ONCE)
@@ -78,9 +80,15 @@ def look_at(model, name, data, max_pixels=PAGE_MAX_PIXELS):
     L = analysed.prediction.L
     original = analysed.original
     grey = original.ndim == 2 or int(np.ptp(original.astype(np.int16), axis=2).max(initial=0)) <= GREY_TOLERANCE
-    look = Look(name=name, size=(L.shape[1], L.shape[0]), note=analysed.note, net_L=network_input(model, L),
-                raw=analysed.prediction.raw, preview_L=results.shrink(L, PREVIEW_SIDE),
-                original=None if grey else original)
+    look = Look(
+        name=name,
+        size=(L.shape[1], L.shape[0]),
+        note=analysed.note,
+        net_L=network_input(model, L),
+        raw=analysed.prediction.raw,
+        preview_L=shrink(L, PREVIEW_SIDE),
+        original=None if grey else original,
+    )
     del analysed, L
     return look
 
@@ -127,13 +135,13 @@ def hinted_raw(model, look, hints):
 def preview(model, look, vividness, raw=None, side=PREVIEW_SIDE):
     """The colorized photo at screen size (uint8 RGB)."""
     model, v = for_vividness(model, vividness)
-    L = results.shrink(look.preview_L, side)
+    L = shrink(look.preview_L, side)
     return render(model, Prediction(L, look.raw if raw is None else raw), v, dtype=np.uint8)
 
 
 def grey_preview(look, side=PREVIEW_SIDE):
     """What the network sees: the photo's lightness as neutral grey (uint8 RGB)."""
-    return to_uint8(gray_rgb(results.shrink(look.preview_L, side)))
+    return to_uint8(gray_rgb(shrink(look.preview_L, side)))
 
 
 def colour_at(picture, x, y, size, radius=2):
@@ -141,11 +149,11 @@ def colour_at(picture, x, y, size, radius=2):
     w, h = size
     ph, pw = picture.shape[:2]
     cx, cy = min(pw - 1, int((x + 0.5) * pw / w)), min(ph - 1, int((y + 0.5) * ph / h))
-    patch = picture[max(0, cy - radius):cy + radius + 1, max(0, cx - radius):cx + radius + 1]
+    patch = picture[max(0, cy - radius) : cy + radius + 1, max(0, cx - radius) : cx + radius + 1]
     return tuple(int(round(c)) for c in patch.reshape(-1, 3).mean(axis=0))
 
 
-def click_to_photo(click, size):
+def click_to_photo(click: dict, size: tuple[int, int]) -> tuple[int, int] | None:
     """A click on a picture shown at click['width'] x click['height'] -> photo pixel (x, y), or None."""
     try:
         shown_w, shown_h = float(click["width"]), float(click["height"])
@@ -193,19 +201,19 @@ def zip_full_size(model, photos, vividness):
     names = results.unique_names([results.output_name(p.name, "png") for p in photos])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for name, photo in zip(names, photos):
+        for name, photo in zip(names, photos, strict=True):
             z.writestr(name, full_size(model, photo, vividness, "png"))
     return buf.getvalue()
 
 
 # ------------------------------------------------------------------ names shown in the page
 
-MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")   # every ASCII punctuation mark
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
 MAX_SHOWN = results.MAX_SHOWN
-display_name = results.display_name   # one line, no control or bidi characters, shortened in the middle
+display_name = results.display_name  # one line, no control or bidi characters, shortened in the middle
 
 
-WORD_JOINER = "\u2060"   # invisible; inside 'www' and after '.', '@', ':' it keeps an address from matching
+WORD_JOINER = "\u2060"  # invisible; inside 'www' and after '.', '@', ':' it keeps an address from matching
 
 
 def markdown_literal(name, limit=MAX_SHOWN):
@@ -213,7 +221,7 @@ def markdown_literal(name, limit=MAX_SHOWN):
     name becomes formatting or maths; and an invisible word joiner after each '.', '@' and ':', since
     the page's Markdown turns bare web and e-mail addresses into links after escapes are resolved."""
     text = MARKDOWN_PUNCTUATION.sub(r"\\\1", display_name(name, limit))
-    text = re.sub(r"(?i)(w)(ww)", r"\1" + WORD_JOINER + r"\2", text)   # 'www.' starts a link by itself
+    text = re.sub(r"(?i)(w)(ww)", r"\1" + WORD_JOINER + r"\2", text)  # 'www.' starts a link by itself
     return re.sub(r"(\\[.@:])", r"\1" + WORD_JOINER, text)
 
 

@@ -5,6 +5,7 @@ than the command line: `page_limits` (set with COLORIZE_VIDEO_SECONDS and COLORI
 are shown before upload and checked before any work. `preview_clip` cuts the first seconds of a
 clip so a visitor sees the colours at their vividness before the whole clip is rendered.
 """
+
 import os
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ from .page_memory import _env_number
 from .video import VideoLimits
 from .videoio import ffmpeg_exe, local
 
-PAGE_VIDEO_SECONDS = 30.0            # about a minute of work on two shared cores at 1280x720
+PAGE_VIDEO_SECONDS = 30.0  # about a minute of work on two shared cores at 1280x720
 PAGE_VIDEO_PIXELS = 1280 * 720
 PREVIEW_SECONDS = 3.0
 SAMPLE_VIDEO = Path(__file__).resolve().parent.parent / "samples" / "rocket-pan.mp4"
@@ -44,9 +45,33 @@ def preview_clip(src, dst, seconds=PREVIEW_SECONDS):
     """Write the first `seconds` of the video `src` (with its sound) to `dst`, re-encoded so the cut
     is exact; raises ColorizeError naming `src` if ffmpeg cannot."""
     src, dst = os.fspath(src), os.fspath(dst)
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", local(src),
-            "-t", f"{seconds:.3f}", "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "ultrafast",
-            "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "aac", local(dst)]
+    args = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        local(src),
+        "-t",
+        f"{seconds:.3f}",
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "12",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        local(dst),
+    ]
     try:
         proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:

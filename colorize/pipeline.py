@@ -8,30 +8,48 @@ needs a few tens of MB, not several full-size float images.
 Colour hints (colorize.hints) go into the network run, so a prediction made with hints holds
 their effect in its raw output: rendering it again at another vividness still does not re-run it.
 """
+
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
-from .encode import to_uint8
 from .errors import ColorizeError
-from .hints import Hint, check_hints, hint_maps
-from .lab import lightness, recombine_strip
-from .upsample import Upsampler, resize, upsample_ab
+from .hints import Hint, HintLike, check_hints, hint_maps
+from .lab import lightness, recombine_strip, to_uint8
+from .upsample import Upsampler, resize, shrink, upsample_ab
+
+if TYPE_CHECKING:
+    from .model import ColorModel
+
+# `hints=` of several images: None, or one entry per image, its hints (None or [] for none).
+HintsPerImage: TypeAlias = Sequence[Sequence[HintLike] | None] | None
 
 
 @dataclass
 class Prediction:
-    L: np.ndarray    # H x W full-resolution lightness of the input, 0..100
-    raw: np.ndarray  # C x h x w network output (logits over a/b bins, or a/b)
-    hints: tuple = ()  # the colour hints (colorize.hints.Hint) the network was given, in photo pixels
+    L: NDArray[np.float32]  # H x W full-resolution lightness of the input, 0..100
+    raw: NDArray[np.float32]  # C x h x w network output (logits over a/b bins, or a/b)
+    hints: tuple[Hint, ...] = ()  # the colour hints the network was given, in photo pixels
 
 
-def network_input(model, L):
+class ToAb(Protocol):
+    """What rendering needs of a model: its raw output -> a/b at a vividness (a ColorModel, or a
+    wrapper of one such as the page's faded model)."""
+
+    def to_ab(self, raw: NDArray[np.floating], vividness: float | None = None) -> NDArray[np.float32]: ...
+
+
+def network_input(model: ColorModel, L: NDArray[np.float32]) -> NDArray[np.float32]:
     h, w = model.network_size(*L.shape)
     return resize(L, w, h)
 
 
-def checked_hints(model, Ls, hints):
+def checked_hints(model: ColorModel, Ls: Sequence[NDArray[np.float32]], hints: HintsPerImage) -> list[tuple[Hint, ...]]:
     """One tuple of checked Hints per image (empty: none); ColorizeError for bad hints or a model
     that takes none."""
     if hints is None:
@@ -41,33 +59,34 @@ def checked_hints(model, Ls, hints):
         raise ValueError(f"hints must hold one list (or None) per image: {len(Ls)} images, {len(hints)} lists")
     if any(h for h in hints) and not getattr(model, "takes_hints", False):
         raise ColorizeError("hints", f"model {model.name} does not take colour hints")
-    return [check_hints(h, L.shape[1], L.shape[0]) for L, h in zip(Ls, hints)]
+    return [check_hints(h, L.shape[1], L.shape[0]) for L, h in zip(Ls, hints, strict=True)]
 
 
-def predict_L(model, Ls, hints=None):
+def predict_L(model: ColorModel, Ls: Sequence[NDArray[np.float32]], hints: HintsPerImage = None) -> list[Prediction]:
     """Run the network on several L images; images sharing a network input size go in one call.
 
     hints: None, or one list per image (None or [] for an image without hints) of colour hints in
     that image's pixel coordinates: (x, y, (r, g, b)) or (x, y, '#RRGGBB') or colorize.hints.Hint."""
     per_image = checked_hints(model, Ls, hints)
     inputs = [network_input(model, L) for L in Ls]
-    raws = [None] * len(Ls)
-    groups = {}
+    raws: list[Any] = [None] * len(Ls)
+    groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(inputs):
         groups.setdefault(x.shape, []).append(i)
     for shape, idx in groups.items():
         if any(per_image[i] for i in idx):
             maps = [hint_maps(per_image[i], Ls[i].shape, shape, model.hint_patch) for i in idx]
-            out = model.run(np.stack([inputs[i] for i in idx]),
-                            np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps]))
+            out = model.run(
+                np.stack([inputs[i] for i in idx]), np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps])
+            )
         else:
-            out = model.run(np.stack([inputs[i] for i in idx]))   # a hint model gets zeros: no hints
+            out = model.run(np.stack([inputs[i] for i in idx]))  # a hint model gets zeros: no hints
         for j, i in enumerate(idx):
             raws[i] = out[j]
-    return [Prediction(L, raw, h) for L, raw, h in zip(Ls, raws, per_image)]
+    return [Prediction(L, raw, h) for L, raw, h in zip(Ls, raws, per_image, strict=True)]
 
 
-def predict(model, rgbs, hints=None):
+def predict(model: ColorModel, rgbs: Sequence[NDArray[Any]], hints: HintsPerImage = None) -> list[Prediction]:
     """RGB images (H x W x 3, [0, 1]) -> Predictions. Colour inputs are colorized from L alone.
 
     hints: None, or one list per image of colour hints (x, y, (r, g, b) or '#RRGGBB') in that
@@ -75,27 +94,64 @@ def predict(model, rgbs, hints=None):
     return predict_L(model, [lightness(rgb) for rgb in rgbs], hints)
 
 
-def render_ab(model, prediction, vividness=None, upsample="guided"):
+def render_ab(
+    model: ToAb, prediction: Prediction, vividness: float | None = None, upsample: str = "guided"
+) -> NDArray[np.float32]:
     """Full-resolution a/b (H x W x 2) for one prediction."""
     ab_low = model.to_ab(prediction.raw[None], vividness)[0]
     return upsample_ab(ab_low, prediction.L, upsample)
 
 
-def render(model, prediction, vividness=None, upsample="guided", dtype=np.float32):
+def preview_prediction(prediction: Prediction, max_side: int) -> Prediction:
+    """The same network output with L at most `max_side` on its long side (screen size): renders in
+    milliseconds, and the network does not run again."""
+    return Prediction(shrink(prediction.L, max_side), prediction.raw)
+
+
+@overload
+def render(
+    model: ToAb,
+    prediction: Prediction,
+    vividness: float | None = None,
+    upsample: str = "guided",
+    dtype: type[np.float32] = np.float32,
+) -> NDArray[np.float32]: ...
+@overload
+def render(
+    model: ToAb,
+    prediction: Prediction,
+    vividness: float | None = None,
+    upsample: str = "guided",
+    *,
+    dtype: type[np.uint8],
+) -> NDArray[np.uint8]: ...
+def render(
+    model: ToAb,
+    prediction: Prediction,
+    vividness: float | None = None,
+    upsample: str = "guided",
+    dtype: type[np.float32] | type[np.uint8] = np.float32,
+) -> NDArray[np.float32] | NDArray[np.uint8]:
     """Prediction -> RGB at full resolution with the input's own L: float32 in [0, 1], or with
-    dtype=np.uint8 the 8-bit image (rounded as encode.to_uint8), with no full-size float at all."""
+    dtype=np.uint8 the 8-bit image (rounded as lab.to_uint8), with no full-size float at all."""
     if np.dtype(dtype) not in (np.float32, np.uint8):
         raise ValueError(f"render makes float32 or uint8 images, not {np.dtype(dtype)}")
     ab_low = model.to_ab(prediction.raw[None], vividness)[0]
     up = Upsampler(ab_low, prediction.L, upsample)
-    out = np.empty(prediction.L.shape + (3,), dtype)
+    out: NDArray[Any] = np.empty((*prediction.L.shape, 3), dtype)
     for rows in up.strips():
         rgb = recombine_strip(prediction.L[rows], *up.rows(rows))
         out[rows] = rgb if out.dtype == np.float32 else to_uint8(rgb)
     return out
 
 
-def colorize(model, rgb, vividness=None, upsample="guided", hints=None):
+def colorize(
+    model: ColorModel,
+    rgb: NDArray[Any],
+    vividness: float | None = None,
+    upsample: str = "guided",
+    hints: Sequence[HintLike] | None = None,
+) -> NDArray[np.float32]:
     """One RGB image -> colorized RGB, same size.
 
     hints: optional list of colour hints for this image, e.g. [(120, 45, (51, 102, 204)),

@@ -19,15 +19,16 @@ milliseconds, and refused:
 The same walks tell how many frames a GIF or TIFF has, without asking Pillow to count them.
 Real files pass with a wide margin; anything the walks do not understand is left to the decoder.
 """
+
 import re
 
-MAX_JPEG_SCANS = 100          # ten times what real encoders write
-MAX_JPEG_PASSES = 30          # blocks visited by all scans / blocks in the image (libjpeg's scripts: 5-6)
-MAX_JPEG_MARKERS = 5_000      # segments between SOI and EOI (real files: tens; an ICC profile: up to 255)
-MAX_PNG_CHUNKS = 50_000       # plus one per 2 kB of file: encoders write IDAT chunks of 8-64 kB
-MAX_GIF_SUBBLOCKS = 10_000    # plus one per 128 bytes: encoders write full 255-byte sub-blocks
-MAX_TIFF_PAGES = 1_000        # counted; more is reported as "more than"
-MAX_TIFF_TAGS = 4_096         # per directory (real files: tens)
+MAX_JPEG_SCANS = 100  # ten times what real encoders write
+MAX_JPEG_PASSES = 30  # blocks visited by all scans / blocks in the image (libjpeg's scripts: 5-6)
+MAX_JPEG_MARKERS = 5_000  # segments between SOI and EOI (real files: tens; an ICC profile: up to 255)
+MAX_PNG_CHUNKS = 50_000  # plus one per 2 kB of file: encoders write IDAT chunks of 8-64 kB
+MAX_GIF_SUBBLOCKS = 10_000  # plus one per 128 bytes: encoders write full 255-byte sub-blocks
+MAX_TIFF_PAGES = 1_000  # counted; more is reported as "more than"
+MAX_TIFF_TAGS = 4_096  # per directory (real files: tens)
 
 _SOF_HUFFMAN = {0xC0, 0xC1, 0xC2, 0xC3}  # baseline, extended, progressive, lossless
 _SOF_ANY = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -59,8 +60,8 @@ def check_jpeg(data):
     """Walk the markers: count scans and the passes they make over the image's blocks, and weigh
     the compressed data against the header's size. Returns the number of scans."""
     pos, markers, scans, coded, found = 2, 0, 0, 0, None
-    frame = None      # (marker, width, height, {component id: 8x8 blocks}) from the start of frame
-    visits = 0        # blocks the scans go through (each scan: every block of its components)
+    frame = None  # (marker, width, height, {component id: 8x8 blocks}) from the start of frame
+    visits = 0  # blocks the scans go through (each scan: every block of its components)
     while True:
         m = found or _NEXT_MARKER.search(data, pos)
         found = None
@@ -74,18 +75,20 @@ def check_jpeg(data):
             break
         if marker in (0x01, 0xD8) or pos + 2 > len(data):
             continue
-        length = int.from_bytes(data[pos:pos + 2], "big")
-        segment = data[pos + 2:pos + length]
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        segment = data[pos + 2 : pos + length]
         pos += max(length, 2)
         if marker in _SOF_ANY and frame is None:
             frame = (marker, *_jpeg_frame(segment))
         elif marker == 0xDA:
             scans += 1
             if scans > MAX_JPEG_SCANS:
-                raise Refused(f"is a progressive JPEG with more than {MAX_JPEG_SCANS} scans (real ones have "
-                              "about 10): decoding it would take far too long")
+                raise Refused(
+                    f"is a progressive JPEG with more than {MAX_JPEG_SCANS} scans (real ones have "
+                    "about 10): decoding it would take far too long"
+                )
             if frame is not None and segment:
-                visits += sum(frame[3].get(c, 0) for c in segment[1:1 + 2 * segment[0]:2])
+                visits += sum(frame[3].get(c, 0) for c in segment[1 : 1 + 2 * segment[0] : 2])
             found = _NEXT_MARKER.search(data, pos)  # the end of the scan's data: the next marker
             coded += (found.start() if found else len(data)) - pos
     if frame is None or not frame[3]:
@@ -93,11 +96,15 @@ def check_jpeg(data):
     kind, width, height, blocks = frame
     total = sum(blocks.values())
     if visits > MAX_JPEG_PASSES * total:
-        raise Refused(f"is a progressive JPEG whose {scans} scans go over the image {visits / total:.0f} times "
-                      f"(real ones: about 5): decoding it would take far too long")
+        raise Refused(
+            f"is a progressive JPEG whose {scans} scans go over the image {visits / total:.0f} times "
+            f"(real ones: about 5): decoding it would take far too long"
+        )
     if kind in _SOF_HUFFMAN and coded * 8 < total:
-        raise Refused(f"is truncated: its header says {width}x{height}, which takes at least "
-                      f"{_kb(total / 8)} of image data, but the file holds {_kb(coded)}")
+        raise Refused(
+            f"is truncated: its header says {width}x{height}, which takes at least "
+            f"{_kb(total / 8)} of image data, but the file holds {_kb(coded)}"
+        )
     return scans
 
 
@@ -114,8 +121,11 @@ def _jpeg_frame(sof):
     if not (width and height and comps) or any(not (1 <= h <= 4 and 1 <= v <= 4) for _, h, v in comps):
         return width, height, {}
     hmax, vmax = max(h for _, h, _ in comps), max(v for _, _, v in comps)
-    return width, height, {c: _ceil_div(_ceil_div(width * h, hmax), 8) * _ceil_div(_ceil_div(height * v, vmax), 8)
-                           for c, h, v in comps}
+    return (
+        width,
+        height,
+        {c: _ceil_div(_ceil_div(width * h, hmax), 8) * _ceil_div(_ceil_div(height * v, vmax), 8) for c, h, v in comps},
+    )
 
 
 def _ceil_div(a, b):
@@ -130,9 +140,9 @@ def check_png(data):
         chunks += 1
         if chunks > limit:
             raise Refused(f"has more than {limit:,} PNG chunks (damaged, or made to be slow to read)")
-        if data[pos + 4:pos + 8] == b"IEND":
+        if data[pos + 4 : pos + 8] == b"IEND":
             break
-        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+        pos += 12 + int.from_bytes(data[pos : pos + 4], "big")
     return chunks
 
 
@@ -146,15 +156,15 @@ def gif_frames(data):
     frames = 0
     while pos < len(data):
         kind = data[pos]
-        if kind == 0x21:      # extension: introducer, label, sub-blocks
+        if kind == 0x21:  # extension: introducer, label, sub-blocks
             pos += 2
-        elif kind == 0x2C:    # image: descriptor (with its own colour table), LZW code size, sub-blocks
+        elif kind == 0x2C:  # image: descriptor (with its own colour table), LZW code size, sub-blocks
             if pos + 10 > len(data):
                 break
             frames += 1
             flags = data[pos + 9]
             pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
-        else:                 # trailer (0x3B) or something the decoder will judge
+        else:  # trailer (0x3B) or something the decoder will judge
             break
         while pos < len(data):
             size = data[pos]
@@ -174,10 +184,10 @@ def tiff_pages(data):
     word, entry, count_size = (8, 20, 8) if big else (4, 12, 2)
 
     def number(at, size):
-        return int.from_bytes(data[at:at + size], "little" if little else "big")
+        return int.from_bytes(data[at : at + size], "little" if little else "big")
 
     offset = number(8 if big else 4, word)
-    seen = set()
+    seen: set[int] = set()
     while offset and offset not in seen and offset + count_size <= len(data) and len(seen) <= MAX_TIFF_PAGES:
         seen.add(offset)
         tags = number(offset, count_size)

@@ -10,6 +10,7 @@ Grey images (8- and 16-bit, integer or float) go through a 1-D curve sampled fro
 so they stay exactly neutral and keep their precision between the curve's 256 points; 8-bit colour
 goes through LittleCMS directly; 16-bit colour is colour-managed at 8 bits (Pillow has no 16-bit RGB).
 """
+
 import functools
 import io
 
@@ -30,7 +31,7 @@ def srgb_icc():
     optional profile ID, an MD5 over the header, cleared), so equal pixels give equal files in every
     process and on every day (colorize.batch relies on it: outputs are byte-identical however made)."""
     icc = bytearray(_srgb().tobytes())
-    icc[24:36] = b"".join(v.to_bytes(2, "big") for v in (2000, 1, 1, 0, 0, 0))   # dateTimeNumber
+    icc[24:36] = b"".join(v.to_bytes(2, "big") for v in (2000, 1, 1, 0, 0, 0))  # dateTimeNumber
     icc[84:100] = bytes(16)
     return bytes(icc)
 
@@ -50,8 +51,7 @@ class InputProfile:
         if self.space == "GRAY":
             out = _apply(Image.fromarray(ramp, "L"), self.profile, "L", exact=True)
         else:  # an RGB profile on a grey image: grey means R = G = B in that space
-            out = _apply(Image.fromarray(np.repeat(ramp[..., None], 3, axis=2), "RGB"), self.profile, "RGB",
-                         exact=True)
+            out = _apply(Image.fromarray(np.repeat(ramp[..., None], 3, axis=2), "RGB"), self.profile, "RGB", exact=True)
         return np.asarray(out, np.float32).mean(axis=2)[0] * np.float32(1 / 255)
 
     def to_srgb(self, im):
@@ -74,7 +74,7 @@ def open_input_profile(icc):
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         description = (profile.profile.profile_description or "").strip()
         space = profile.profile.xcolor_space.strip()
-    except Exception:  # noqa: BLE001 - any unreadable profile is one problem
+    except (OSError, ValueError, ImageCms.PyCMSError):  # LittleCMS refuses it; a garbled description
         return None, "its colour profile is damaged and was ignored (read as sRGB)"
     if description.lower().startswith("srgb") and space == "RGB":
         return None, ""
@@ -86,8 +86,9 @@ def apply_grey_curve(curve, grey):
     look-ups: 8-bit exactly, anything deeper at 16 bits, linearly interpolated between the points)."""
     if grey.dtype == np.uint8:
         return curve[grey]
-    table = np.interp(np.arange(65536, dtype=np.float32) * np.float32(255 / 65535),
-                      np.arange(256, dtype=np.float32), curve).astype(np.float32)
+    table = np.interp(
+        np.arange(65536, dtype=np.float32) * np.float32(255 / 65535), np.arange(256, dtype=np.float32), curve
+    ).astype(np.float32)
     if grey.dtype != np.uint16:
         grey = (np.clip(grey, 0, 1) * np.float32(65535) + np.float32(0.5)).astype(np.uint16)
     return table[grey]

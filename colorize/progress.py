@@ -4,6 +4,7 @@ On a terminal it redraws one line in place, with the current item's name. Into a
 file it draws nothing (a log full of carriage returns helps nobody), so there every line that
 names a file is a message about that file.
 """
+
 import sys
 import time
 
@@ -19,7 +20,7 @@ class ProgressBar:
         self.start = time.monotonic()
         self.done = 0
         self.note = ""
-        self.drawn = False          # a bar is on the current terminal line
+        self.drawn = False  # a bar is on the current terminal line
 
     def line(self):
         """The bar as text: label, bar, count and estimated time left."""

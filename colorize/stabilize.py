@@ -15,6 +15,7 @@ distributions, which keeps the colours both frames find likely, so the annealed 
 stays as vivid as per-frame output. Mixing probabilities instead (an arithmetic mixture) spreads the
 mass and measured 5-8 points less colourful on the fire2 sample (benchmarks/video.py).
 """
+
 from dataclasses import dataclass
 
 import cv2
@@ -24,34 +25,43 @@ import numpy as np
 @dataclass
 class Motion:
     """How one frame relates to the one before it (from L alone, so it is known before the network runs)."""
-    small: np.ndarray                 # the frame's small uint8 L, used for flow
-    flow: np.ndarray | None = None    # h x w x 2 backward flow at the small size: where each pixel was before
-    trust: np.ndarray | None = None   # h x w float32, 1 where that flow can be trusted
-    cut: bool = True                  # nothing to carry over (first frame or a scene cut)
-    key: bool = True                  # the frame needs a fresh network prediction
+
+    small: np.ndarray  # the frame's small uint8 L, used for flow
+    flow: np.ndarray | None = None  # h x w x 2 backward flow at the small size: where each pixel was before
+    trust: np.ndarray | None = None  # h x w float32, 1 where that flow can be trusted
+    cut: bool = True  # nothing to carry over (first frame or a scene cut)
+    key: bool = True  # the frame needs a fresh network prediction
 
 
 class TemporalStabilizer:
     """Stateful: `track` every frame in order, then `apply` them in the same order. One per video."""
 
-    def __init__(self, strength=0.85, key_interval=2, flow_long_side=160, photo_tolerance=6.0, key_trust=0.8,
-                 cut_trust=0.3, cut_histogram=0.5):
-        self.strength = float(strength)          # weight of the carried estimate where flow is trusted
+    def __init__(
+        self,
+        strength=0.85,
+        key_interval=2,
+        flow_long_side=160,
+        photo_tolerance=6.0,
+        key_trust=0.8,
+        cut_trust=0.3,
+        cut_histogram=0.5,
+    ):
+        self.strength = float(strength)  # weight of the carried estimate where flow is trusted
         self.key_interval = max(1, int(key_interval))
         self.flow_long_side = int(flow_long_side)
         self.photo_tolerance = float(photo_tolerance)  # L units
-        self.key_trust = float(key_trust)        # below this share of trusted pixels: predict afresh
-        self.cut_trust = float(cut_trust)        # below this share: a scene cut (start afresh)
+        self.key_trust = float(key_trust)  # below this share of trusted pixels: predict afresh
+        self.cut_trust = float(cut_trust)  # below this share: a scene cut (start afresh)
         self.cut_histogram = float(cut_histogram)  # above this change of the L histogram: a cut
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.cuts = 0
-        self.predicted = 0     # frames that used a fresh prediction
+        self.predicted = 0  # frames that used a fresh prediction
         self.confidence = 0.0  # share of the last frame's pixels whose motion was trusted
         self.reset()
 
     def reset(self):
-        self._state = None      # C x h x w: the carried raw output (logits or a/b)
-        self._prev = None       # small uint8 L of the last tracked frame
+        self._state = None  # C x h x w: the carried raw output (logits or a/b)
+        self._prev = None  # small uint8 L of the last tracked frame
         self._hist = None
         self._since_key = 0
 
@@ -67,7 +77,7 @@ class TemporalStabilizer:
         self.confidence = 0.0
         if self._prev is not None and self._prev.shape == small.shape:
             if 0.5 * np.abs(hist - self._hist).sum() <= self.cut_histogram:
-                motion.flow, motion.trust = self._motion(small)
+                motion.flow, motion.trust = self._motion(small, self._prev)
                 self.confidence = float(motion.trust.mean())
                 motion.cut = self.confidence < self.cut_trust
             if motion.cut:
@@ -86,7 +96,9 @@ class TemporalStabilizer:
         else:
             c, sh, sw = self._state.shape
             h, w = motion.small.shape
-            flow = cv2.resize(motion.flow, (sw, sh), interpolation=cv2.INTER_AREA) * np.float32([sw / w, sh / h])
+            flow = cv2.resize(motion.flow, (sw, sh), interpolation=cv2.INTER_AREA) * np.array(
+                [sw / w, sh / h], np.float32
+            )
             state = warp_planes(self._state, flow)
             if raw is not None:
                 current = np.asarray(raw, np.float32)
@@ -99,18 +111,19 @@ class TemporalStabilizer:
         self._state = state
         return state
 
-    def _motion(self, small):
-        """Backward flow (this frame -> previous) and where it is trustworthy."""
-        back = self._flow.calc(small, self._prev, None)
-        fwd = self._flow.calc(self._prev, small, None)
+    def _motion(self, small, prev):
+        """Backward flow (this frame -> the previous one, `prev`) and where it is trustworthy."""
+        # None: OpenCV allocates the flow (its type stubs insist on an output array)
+        back = self._flow.calc(small, prev, None)  # type: ignore[call-overload]
+        fwd = self._flow.calc(prev, small, None)  # type: ignore[call-overload]
         h, w = small.shape
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         mx, my = gx + back[..., 0], gy + back[..., 1]
         inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
         fwd_there = cv2.remap(fwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         loop = back + fwd_there  # ~0 where the motion is consistent both ways (Sundaram et al. 2010)
-        consistent = (loop ** 2).sum(-1) < 0.01 * ((back ** 2).sum(-1) + (fwd_there ** 2).sum(-1)) + 0.5
-        prev_there = cv2.remap(self._prev, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        consistent = (loop**2).sum(-1) < 0.01 * ((back**2).sum(-1) + (fwd_there**2).sum(-1)) + 0.5
+        prev_there = cv2.remap(prev, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         same = cv2.absdiff(small, prev_there) < self.photo_tolerance * 2.55
         return back, (inside & consistent & same).astype(np.float32)
 

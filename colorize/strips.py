@@ -5,6 +5,9 @@ recombination each need several. Done about a megapixel at a time they need a fe
 shared server's memory stays flat, and each strip's planes stay in the CPU cache between steps.
 Every step done this way is per pixel or per row, so strips give the whole-image result.
 """
+
+import itertools
+
 STRIP_PIXELS = 1 << 20  # about 1 MP per strip: 4 MB per float32 plane
 
 
@@ -17,4 +20,4 @@ def row_strips(height, width):
     tops = list(range(0, height, step))
     if len(tops) > 1 and height - tops[-1] == 1:
         tops.pop()
-    return [slice(top, end) for top, end in zip(tops, tops[1:] + [height])]
+    return [slice(top, end) for top, end in itertools.pairwise([*tops, height])]

@@ -3,18 +3,17 @@
 Everything here returns plain uint8 RGB arrays (numpy/OpenCV only), so any front end can show
 them: the Streamlit page's "How it works" tab, a notebook, or a slide.
 """
+
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .encode import to_uint8
 from .hints import hint_maps
-from .lab import gray_rgb, lab_to_rgb, recombine, rgb_to_lab
-from .pipeline import Prediction, render_ab
-from .results import preview_prediction
+from .lab import gray_rgb, lab_to_rgb, recombine, rgb_to_lab, to_uint8
+from .pipeline import Prediction, preview_prediction, render_ab
 
-AB_LIMIT = 110.0        # the a/b plane drawn spans -AB_LIMIT..AB_LIMIT on both axes
+AB_LIMIT = 110.0  # the a/b plane drawn spans -AB_LIMIT..AB_LIMIT on both axes
 PLANE_LIGHTNESS = 60.0  # the plane's colours are shown at this lightness
 
 EXPLANATION = """\
@@ -132,25 +131,34 @@ def summary(ab):
     """A sentence about how colourful the prediction is (mean chroma, share of near-grey pixels)."""
     chroma = np.hypot(ab[..., 0], ab[..., 1])
     grey = float((chroma < 5).mean())
-    return (f"Average colourfulness (chroma) {float(chroma.mean()):.1f}; "
-            f"{grey:.0%} of the pixels are left nearly grey (chroma under 5).")
+    return (
+        f"Average colourfulness (chroma) {float(chroma.mean()):.1f}; "
+        f"{grey:.0%} of the pixels are left nearly grey (chroma under 5)."
+    )
 
 
 def lesson(model, prediction, vividness=None, side=640):
     """Every teaching picture for one photo's prediction, at screen size (cheap: no network run)."""
     small = preview_prediction(prediction, side)
     ab = render_ab(model, small, vividness)
-    return Lesson(L=lightness_image(small.L), a=channel_image(small.L, ab, 0), b=channel_image(small.L, ab, 1),
-                  result=to_uint8(recombine(small.L, ab)), plane=ab_plane_with_predictions(ab), summary=summary(ab))
+    return Lesson(
+        L=lightness_image(small.L),
+        a=channel_image(small.L, ab, 0),
+        b=channel_image(small.L, ab, 1),
+        result=to_uint8(recombine(small.L, ab)),
+        plane=ab_plane_with_predictions(ab),
+        summary=summary(ab),
+    )
 
 
 @dataclass
 class Lesson:
     """The pictures of the teaching view (uint8 RGB) and a one-line summary."""
+
     L: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    result: np.ndarray   # L recombined with the predicted a and b: the colorized photo
+    result: np.ndarray  # L recombined with the predicted a and b: the colorized photo
     plane: np.ndarray
     summary: str
 

@@ -7,6 +7,7 @@ baseline. benchmarks/quality.py measures both.
 
 Full-resolution a/b is made strip by strip (`Upsampler.rows`), never as whole-image float planes.
 """
+
 import cv2
 import numpy as np
 
@@ -28,6 +29,21 @@ def resize(x, width, height):
     else:
         x = cv2.resize(x, (w, height), interpolation=cv2.INTER_AREA)
     return cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def fit(width, height, max_side):
+    """(w, h) scaled down (never up) so the long side is at most max_side."""
+    s = min(1.0, max_side / max(width, height))
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
+def shrink(image, max_side):
+    """The image scaled down (area averaging, never up) so its long side is at most max_side."""
+    h, w = image.shape[:2]
+    tw, th = fit(w, h, max_side)
+    if (tw, th) == (w, h):
+        return image
+    return cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
 
 
 def guided_maps(ab_low, L_low, radius=1, eps=25.0):

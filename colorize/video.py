@@ -6,15 +6,21 @@ Memory holds a few batches of frames whatever the video's length. The output is 
 temporary file next to the destination and renamed at the very end: a failure, a cancellation or
 Ctrl-C leaves no output, no temporary file and no ffmpeg process behind.
 """
+
+from __future__ import annotations
+
 import os
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
-from .encode import TEMP_SUFFIX, open_temp
+from .atomic import TEMP_SUFFIX, open_temp
 from .errors import ColorizeError
 from .lab import lightness
 from .model import check_vividness
@@ -22,6 +28,9 @@ from .pipeline import Prediction, render
 from .stabilize import TemporalStabilizer
 from .upsample import resize
 from .videoio import FrameReader, FrameWriter, VideoInfo, probe_video
+
+if TYPE_CHECKING:
+    from .model import ColorModel
 
 BATCH_FRAMES = 8
 RENDER_THREADS = 1  # rendering overlaps the next batch's flow and network (a second thread only adds
@@ -39,14 +48,18 @@ class VideoCancelled(ColorizeError):
 @dataclass(frozen=True)
 class VideoLimits:
     """What this installation agrees to colorize (the app keeps jobs short; the CLI can raise them)."""
+
     max_seconds: float = 120.0
     max_pixels: int = 1920 * 1080
 
-    def check(self, info):
+    def check(self, info: VideoInfo) -> None:
         name = info.path
         if info.pixels > self.max_pixels:
-            raise ColorizeError(name, f"is {info.width}x{info.height} = {info.pixels / 1e6:.2f} MP per frame, over the "
-                                      f"limit of {self.max_pixels / 1e6:.2f} MP")
+            raise ColorizeError(
+                name,
+                f"is {info.width}x{info.height} = {info.pixels / 1e6:.2f} MP per frame, over the "
+                f"limit of {self.max_pixels / 1e6:.2f} MP",
+            )
         if info.duration is not None and info.duration > self.max_seconds:
             raise ColorizeError(name, f"is {info.duration:.1f} s long, over the limit of {self.max_seconds:g} s")
 
@@ -54,19 +67,31 @@ class VideoLimits:
 @dataclass(frozen=True)
 class VideoProgress:
     """What a progress callback receives after each batch of frames."""
-    done: int             # frames colorized so far
-    total: int            # frames expected (an estimate from the duration until the end)
-    elapsed: float        # seconds since the job started
-    seconds_left: float   # estimate
+
+    done: int  # frames colorized so far
+    total: int  # frames expected (an estimate from the duration until the end)
+    elapsed: float  # seconds since the job started
+    seconds_left: float  # estimate
 
     @property
-    def fraction(self):
+    def fraction(self) -> float:
         return min(1.0, self.done / self.total) if self.total else 0.0
 
 
-def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=None, limits=VideoLimits(),
-                   batch_frames=BATCH_FRAMES, network_side=VIDEO_NETWORK_SIDE, upsample="guided", crf=18,
-                   preset="veryfast"):
+def colorize_video(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    model: ColorModel,
+    vividness: float | None = None,
+    stabilize: bool = True,
+    progress: Callable[[VideoProgress], bool | None] | None = None,
+    limits: VideoLimits = VideoLimits(),
+    batch_frames: int = BATCH_FRAMES,
+    network_side: int | None = VIDEO_NETWORK_SIDE,
+    upsample: str = "guided",
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> VideoInfo:
     """Colorize the video file `src` into the MP4 file `dst`; returns the source's VideoInfo.
 
     `progress(p)` is called with a VideoProgress after each batch; returning False cancels the job
@@ -90,11 +115,13 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
     start = time.monotonic()
     tmp = _reserve_temp(folder)  # right before the `try` whose clean-up removes it (a signal can come anywhere)
     try:
-        with FrameReader(info, queue_frames=2 * batch_frames) as reader, \
-                FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames,
-                            name=dst) as writer, \
-                ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="colorize-render") as pool:
-            rendered = deque()  # futures of finished frames, in order; at most a batch waits
+        with (
+            FrameReader(info, queue_frames=2 * batch_frames) as reader,
+            FrameWriter(tmp, info, crf=crf, preset=preset, queue_frames=batch_frames, name=dst) as writer,
+            ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="colorize-render") as pool,
+        ):
+            # futures of finished frames, in order; at most a batch waits
+            rendered: deque[Future[NDArray[np.uint8]]] = deque()
 
             def write_ready(keep):
                 while len(rendered) > keep:
@@ -107,10 +134,15 @@ def colorize_video(src, dst, model, vividness=None, stabilize=True, progress=Non
                     Ls = [frame_lightness(f) for f in frames]
                     motions = [stabilizer.track(L) for L in Ls] if stabilizer else None
                     keys = [i for i in range(len(Ls)) if motions is None or motions[i].key]
-                    net_in = np.stack([resize(Ls[i], net_w, net_h) for i in keys]) if keys else None
-                    raws = dict(zip(keys, model.run(net_in))) if keys else {}  # one network run per batch
+                    raws = {}
+                    if keys:  # one network run per batch
+                        net_in = np.stack([resize(Ls[i], net_w, net_h) for i in keys])
+                        raws = dict(zip(keys, model.run(net_in), strict=True))
                     for i, L in enumerate(Ls):
-                        raw = stabilizer.apply(motions[i], raws.get(i)) if stabilizer else raws[i]
+                        if stabilizer is not None and motions is not None:
+                            raw = stabilizer.apply(motions[i], raws.get(i))
+                        else:
+                            raw = raws[i]
                         rendered.append(pool.submit(_render_frame, model, L, raw, vividness, upsample))
                         write_ready(batch_frames)
                     _report(progress, src, reader.count, info, start)

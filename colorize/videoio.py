@@ -12,6 +12,8 @@ Sizes: frames come out of the reader already turned upright (ffmpeg applies the 
 so `VideoInfo.width/height` are the upright size. yuv420p needs even sizes, so the writer repeats
 the last column/row of an odd-sized frame (161x97 becomes 162x98) rather than dropping content.
 """
+
+import io
 import os
 import re
 import subprocess
@@ -20,41 +22,53 @@ from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from queue import Full, Queue
+from typing import IO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import ColorizeError
 
 MAX_FPS = 240.0
 
 
-def ffmpeg_exe():
+def ffmpeg_exe() -> str:
+    """The path of the ffmpeg binary that imageio-ffmpeg ships (or the one it finds on the system)."""
     try:
         import imageio_ffmpeg
+
         return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as e:  # noqa: BLE001 - a missing binary is one problem whatever the cause
+    except (ImportError, RuntimeError, OSError) as e:  # not installed; no binary found; one it cannot run
         raise ColorizeError("ffmpeg", f"the bundled ffmpeg binary is unavailable ({e})") from None
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """A pipe of an ffmpeg process started with subprocess.PIPE for it (so never None)."""
+    if stream is None:
+        raise RuntimeError("ffmpeg was started without the pipe this reads or writes")
+    return stream
 
 
 @dataclass(frozen=True)
 class VideoInfo:
     """A file's first real video stream (cover art is skipped), as probe_video measured it."""
+
     path: str
-    width: int              # upright (after rotation) size of the frames the reader delivers
+    width: int  # upright (after rotation) size of the frames the reader delivers
     height: int
-    fps: float              # frames per second (the stream's average rate)
-    rate: Fraction          # the same as an exact fraction (29.97 -> 30000/1001), given to ffmpeg
+    fps: float  # frames per second (the stream's average rate)
+    rate: Fraction  # the same as an exact fraction (29.97 -> 30000/1001), given to ffmpeg
     duration: float | None  # seconds, from the packets' timestamps (None for a single frame of unknown length)
-    frames: int | None      # what the reader will deliver: duration x fps
+    frames: int | None  # what the reader will deliver: duration x fps
     has_audio: bool
-    rotation: int           # 0/90/180/270: degrees clockwise a player turns the stored frames
-    codec: str = ""         # e.g. "h264"
-    pix_fmt: str = ""       # e.g. "yuv420p"
-    audio_codec: str = ""   # e.g. "aac"; "" without audio
-    stream: int = 0         # index of the video stream in the file
+    rotation: int  # 0/90/180/270: degrees clockwise a player turns the stored frames
+    codec: str = ""  # e.g. "h264"
+    pix_fmt: str = ""  # e.g. "yuv420p"
+    audio_codec: str = ""  # e.g. "aac"; "" without audio
+    stream: int = 0  # index of the video stream in the file
 
     @property
-    def pixels(self):
+    def pixels(self) -> int:
         return self.width * self.height
 
 
@@ -66,8 +80,18 @@ class VideoInfo:
 # Nothing a file's author writes (titles, tags, comments) appears there. ffmpeg's log (stderr)
 # serves only for error messages, the container's name, and details shown to people (pixel
 # format; the rotation, cross-checked against the frame sizes).
-PROBE_ARGS = ["-map", "0:V:0", "-map", "0:V:0", "-c:v:0", "copy", "-c:v:1", "rawvideo",
-              "-filter:v:1", "trim=end_frame=1"]
+PROBE_ARGS = [
+    "-map",
+    "0:V:0",
+    "-map",
+    "0:V:0",
+    "-c:v:0",
+    "copy",
+    "-c:v:1",
+    "rawvideo",
+    "-filter:v:1",
+    "trim=end_frame=1",
+]
 PROBE_AUDIO_ARGS = ["-map", "0:a:0?", "-c:a", "copy"]
 PROBE_TIMEOUT = 120
 # Packets listed before the probe gives up: 2 hours of 60 fps video with its audio is under a
@@ -76,7 +100,7 @@ MAX_PROBE_PACKETS = 2_000_000
 PROBE_LOG_BYTES = 1 << 20  # ffmpeg's log is kept up to this (its description of the input comes first)
 
 
-def probe_video(path):
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Width, height (upright), fps, duration, frame estimate, audio, rotation of a video file.
 
     Raises ColorizeError with a one-line reason for anything that is not a readable video."""
@@ -95,22 +119,35 @@ def probe_video(path):
 
 def _run_probe(name, audio):
     """(ffmpeg's log, {stream index: _CrcStream}) of one probe run, read as it comes."""
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", local(name), *PROBE_ARGS,
-            *(PROBE_AUDIO_ARGS if audio else []), "-f", "framecrc", "pipe:1"]
+    args = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-i",
+        local(name),
+        *PROBE_ARGS,
+        *(PROBE_AUDIO_ARGS if audio else []),
+        "-f",
+        "framecrc",
+        "pipe:1",
+    ]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = _pipe(proc.stdout), _pipe(proc.stderr)
     log = bytearray()
 
     def keep_log():
-        for chunk in iter(lambda: proc.stderr.read(1 << 16), b""):
-            log.extend(chunk[:max(0, PROBE_LOG_BYTES - len(log))])
+        for chunk in iter(lambda: err.read(1 << 16), b""):
+            log.extend(chunk[: max(0, PROBE_LOG_BYTES - len(log))])
 
     drain = threading.Thread(target=keep_log, daemon=True)
     drain.start()
     timer = threading.Timer(PROBE_TIMEOUT, proc.kill)
     timer.start()
-    streams, packets = {}, 0
+    streams: dict[int, _CrcStream] = {}
+    packets = 0
     try:
-        for line in proc.stdout:
+        for line in out:
             packets += _read_crc_line(line.decode("ascii", "replace"), streams)
             if packets > MAX_PROBE_PACKETS:
                 raise ColorizeError(name, f"has more than {MAX_PROBE_PACKETS:,} packets: far too long to colorize")
@@ -121,8 +158,8 @@ def _run_probe(name, audio):
             proc.kill()
         proc.wait()
         drain.join(5)
-        proc.stdout.close()
-        proc.stderr.close()
+        out.close()
+        err.close()
     if timed_out:
         raise ColorizeError(name, "ffmpeg took too long to read the file")
     return log.decode("utf-8", "replace"), streams
@@ -131,13 +168,14 @@ def _run_probe(name, audio):
 @dataclass
 class _CrcStream:
     """One stream of the probe's framecrc output: its header, and its packets' timing in brief."""
+
     kind: str = ""
     codec: str = ""
     time_base: Fraction | None = None
     size: tuple[int, int] | None = None
-    packets: int = 0        # with a timestamp
-    first: int = 0          # lowest timestamp
-    last: int = 0           # highest timestamp
+    packets: int = 0  # with a timestamp
+    first: int = 0  # lowest timestamp
+    last: int = 0  # highest timestamp
     last_duration: int = 0  # the duration of the packet with the highest timestamp
 
 
@@ -179,7 +217,7 @@ def _read_crc_line(line, streams):
 
 def parse_framecrc(text):
     """ffmpeg's framecrc output -> {stream index: _CrcStream} (header fields and packet timing)."""
-    streams = {}
+    streams: dict[int, _CrcStream] = {}
     for line in text.splitlines():
         _read_crc_line(line, streams)
     return streams
@@ -215,11 +253,21 @@ def _video_info(name, log, streams):
     audio = streams.get(2)
     has_audio = audio is not None and audio.kind == "audio"
     video_text = next((text for kind, text in described if kind == "Video"), "")
-    return VideoInfo(path=name, width=width, height=height, fps=float(rate), rate=rate, duration=duration,
-                     frames=int(round(duration * float(rate))) if duration else None, has_audio=has_audio,
-                     rotation=_rotation(video_text, copied.size, first.size), codec=copied.codec,
-                     pix_fmt=_pix_fmt(video_text), audio_codec=audio.codec if has_audio else "",
-                     stream=_stream_index(video_text))
+    return VideoInfo(
+        path=name,
+        width=width,
+        height=height,
+        fps=float(rate),
+        rate=rate,
+        duration=duration,
+        frames=int(round(duration * float(rate))) if duration else None,
+        has_audio=has_audio,
+        rotation=_rotation(video_text, copied.size, first.size),
+        codec=copied.codec,
+        pix_fmt=_pix_fmt(video_text),
+        audio_codec=audio.codec if has_audio else "",
+        stream=_stream_index(video_text),
+    )
 
 
 def _timing(copied, first):
@@ -262,7 +310,8 @@ def _describe_streams(log):
 def _pix_fmt(video_text):
     head = video_text.split("\n", 1)[0]
     parts = _top_level_split(head.split(": Video:", 1)[1]) if ": Video:" in head else []
-    return re.match(r"\s*(\w*)", parts[1]).group(1) if len(parts) > 1 else ""
+    m = re.match(r"\s*(\w+)", parts[1]) if len(parts) > 1 else None
+    return m.group(1) if m else ""
 
 
 def _stream_index(video_text):
@@ -279,8 +328,9 @@ def _rotation(video_text, stored, upright):
     rotation = 0
     side = video_text.split("\n    Side data:\n", 1)
     if len(side) == 2:
-        m = re.search(r"^\s+display ?matrix: rotation of (-?\d+(?:\.\d+)?) degrees\s*$", side[1],
-                      re.IGNORECASE | re.MULTILINE)
+        m = re.search(
+            r"^\s+display ?matrix: rotation of (-?\d+(?:\.\d+)?) degrees\s*$", side[1], re.IGNORECASE | re.MULTILINE
+        )
         # ffmpeg prints the display matrix's counter-clockwise angle; report the clockwise turn, like
         # the old `rotate` tag (a phone's portrait video says 90).
         rotation = int(round(-float(m.group(1)) / 90.0)) * 90 % 360 if m else 0
@@ -343,16 +393,20 @@ class _Ffmpeg:
     """One ffmpeg child process whose stderr is drained (last lines kept) and which is always reaped."""
 
     def __init__(self, args, stdin=None, stdout=None):
-        self.proc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-                                      *args], stdin=stdin or subprocess.DEVNULL, stdout=stdout or subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, bufsize=0)
-        self.errors = deque(maxlen=20)
+        self.proc = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *args],
+            stdin=stdin or subprocess.DEVNULL,
+            stdout=stdout or subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+        self.errors: deque[str] = deque(maxlen=20)
         self.first = ""  # the first complaint is the cause; later ones are consequences
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
 
     def _read_stderr(self):
-        for raw in iter(self.proc.stderr.readline, b""):
+        for raw in iter(_pipe(self.proc.stderr).readline, b""):
             line = raw.decode("utf-8", "replace").strip()
             if line:
                 self.first = self.first or line
@@ -381,7 +435,7 @@ class _Ffmpeg:
         except subprocess.TimeoutExpired:
             pass
         self._drain.join(5)
-        self.proc.stderr.close()
+        _pipe(self.proc.stderr).close()
 
 
 class FrameReader:
@@ -394,19 +448,41 @@ class FrameReader:
         self.info = info
         self.frame_bytes = info.width * info.height * 3
         self.count = 0
-        self._queue = Queue(maxsize=max(2, queue_frames))
+        self._queue: Queue[NDArray[np.uint8] | None] = Queue(maxsize=max(2, queue_frames))  # None: the end
         self._stop = threading.Event()
         # The stream the probe measured (the first video that is not cover art), turned upright the
         # same way; `-s` holds every frame to the size the probe saw decoded, so that a stream whose
         # size changes midway is scaled, never read as garbled rows.
-        self._ff = _Ffmpeg(["-i", local(info.path), "-map", "0:V:0", "-an", "-sn", "-dn",
-                            "-fps_mode", "cfr", "-r", _fraction_arg(info.rate), "-s", f"{info.width}x{info.height}",
-                            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], stdout=subprocess.PIPE)
+        self._ff = _Ffmpeg(
+            [
+                "-i",
+                local(info.path),
+                "-map",
+                "0:V:0",
+                "-an",
+                "-sn",
+                "-dn",
+                "-fps_mode",
+                "cfr",
+                "-r",
+                _fraction_arg(info.rate),
+                "-s",
+                f"{info.width}x{info.height}",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "pipe:1",
+            ],
+            stdout=subprocess.PIPE,
+        )
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 
     def _pump(self):
         out = self._ff.proc.stdout
+        if not isinstance(out, io.RawIOBase):  # started with bufsize=0: an unbuffered pipe we read into
+            raise RuntimeError("ffmpeg's output is not an unbuffered pipe")
         try:
             while not self._stop.is_set():
                 buf = bytearray(self.frame_bytes)
@@ -456,11 +532,15 @@ class FrameReader:
         if self.count == 0:
             raise ColorizeError(name, "is truncated or damaged: no frame could be decoded" + self._ff.reason())
         if rc != 0:
-            raise ColorizeError(name, "the video could not be decoded to the end" +
-                                (self._ff.reason() or f" (ffmpeg exit code {rc})"))
+            raise ColorizeError(
+                name, "the video could not be decoded to the end" + (self._ff.reason() or f" (ffmpeg exit code {rc})")
+            )
         if self._ff.first and expected and self.count < 0.9 * expected - 1:
-            raise ColorizeError(name, f"is truncated or damaged: only {self.count} of about {expected} frames "
-                                      "could be decoded" + self._ff.reason())
+            raise ColorizeError(
+                name,
+                f"is truncated or damaged: only {self.count} of about {expected} frames "
+                "could be decoded" + self._ff.reason(),
+            )
 
     def close(self):
         self._stop.set()
@@ -483,20 +563,56 @@ class FrameWriter:
         self.info, self.path = info, os.fspath(path)
         self.name = name or self.path  # for messages: the file the user asked for, not a temporary one
         self.width, self.height = info.width + info.width % 2, info.height + info.height % 2
-        self.error = None
-        self._queue = Queue(maxsize=max(2, queue_frames))
-        args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
-                "-framerate", _fraction_arg(info.rate), "-i", "pipe:0"]
+        self.error: ColorizeError | None = None
+        self._queue: Queue[NDArray[np.uint8] | None] = Queue(maxsize=max(2, queue_frames))  # None: the end
+        args = [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{self.width}x{self.height}",
+            "-framerate",
+            _fraction_arg(info.rate),
+            "-i",
+            "pipe:0",
+        ]
         if audio and info.has_audio:
-            args += ["-i", local(info.path), "-map", "0:v:0", "-map", "1:a:0",
-                     *(["-c:a", "copy"] if info.audio_codec == "aac" else ["-c:a", "aac", "-b:a", "160k"])]
+            args += [
+                "-i",
+                local(info.path),
+                "-map",
+                "0:v:0",
+                "-map",
+                "1:a:0",
+                *(["-c:a", "copy"] if info.audio_codec == "aac" else ["-c:a", "aac", "-b:a", "160k"]),
+            ]
         else:
             args += ["-map", "0:v:0"]
         # Tag BT.709 (and convert with it: ffmpeg negotiates the matrix from -colorspace), so browsers
         # and ffmpeg decode the colours the way they were encoded.
-        args += ["-vf", "setparams=color_primaries=bt709:color_trc=bt709", "-colorspace", "bt709",
-                 "-color_range", "tv", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", "-y", local(self.path)]
+        args += [
+            "-vf",
+            "setparams=color_primaries=bt709:color_trc=bt709",
+            "-colorspace",
+            "bt709",
+            "-color_range",
+            "tv",
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            str(crf),
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-y",
+            local(self.path),
+        ]
         self._ff = _Ffmpeg(args, stdin=subprocess.PIPE)
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
@@ -506,8 +622,9 @@ class FrameWriter:
         if self.error:
             raise self.error
         if frame.shape[:2] != (self.height, self.width):
-            frame = np.pad(frame, ((0, self.height - frame.shape[0]), (0, self.width - frame.shape[1]), (0, 0)),
-                           mode="edge")
+            frame = np.pad(
+                frame, ((0, self.height - frame.shape[0]), (0, self.width - frame.shape[1]), (0, 0)), mode="edge"
+            )
         while True:
             try:
                 self._queue.put(np.ascontiguousarray(frame), timeout=0.1)
@@ -517,7 +634,7 @@ class FrameWriter:
                     raise self.error from None
 
     def _pump(self):
-        stdin = self._ff.proc.stdin
+        stdin = _pipe(self._ff.proc.stdin)
         while True:
             frame = self._queue.get()
             if frame is None:
@@ -525,7 +642,7 @@ class FrameWriter:
             if self.error:
                 continue  # keep draining so write() never blocks
             try:
-                stdin.write(memoryview(frame).cast("B"))
+                stdin.write(frame.data.cast("B"))
             except (OSError, ValueError):
                 try:
                     self._ff.wait(5)  # it is exiting: let its last words reach the message
@@ -543,8 +660,9 @@ class FrameWriter:
         self._thread.join()
         rc = self._ff.wait()
         if self.error or rc != 0:
-            raise ColorizeError(self.name, "the video could not be encoded" +
-                                (self._ff.reason() or f" (ffmpeg exit code {rc})"))
+            raise ColorizeError(
+                self.name, "the video could not be encoded" + (self._ff.reason() or f" (ffmpeg exit code {rc})")
+            )
 
     def close(self):
         """Stop everything now (no-op after a successful finish)."""

@@ -5,6 +5,7 @@ with one click. Its credit is the photo's (see CREDITS.md). Run from the reposit
 
     python samples/make_sample_video.py
 """
+
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "rocket.jpg"
 OUTPUT = HERE / "rocket-pan.mp4"
 WIDTH, HEIGHT, FPS, SECONDS = 480, 320, 15, 4.0
-ZOOM_START, ZOOM_END = 1.0, 1.45        # the crop shrinks to 1/1.45 of the photo's height
+ZOOM_START, ZOOM_END = 1.0, 1.45  # the crop shrinks to 1/1.45 of the photo's height
 CENTRE_START, CENTRE_END = (0.5, 0.5), (0.56, 0.42)  # ...while drifting up towards the rocket
 
 
@@ -42,18 +43,41 @@ def frames(photo):
         # Sub-pixel crop by an affine warp: smooth motion without jitter from whole-pixel steps.
         s = WIDTH / crop_w
         matrix = np.float32([[s, 0, -x0 * s], [0, s, -y0 * s]])
-        yield cv2.warpAffine(photo, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
-                             borderMode=cv2.BORDER_REFLECT)
+        yield cv2.warpAffine(
+            photo,
+            matrix,
+            (WIDTH, HEIGHT),
+            flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REFLECT,
+        )
 
 
 def main(out=OUTPUT):
     photo = np.asarray(Image.open(SOURCE).convert("L"))
-    writer = imageio_ffmpeg.write_frames(str(out), (WIDTH, HEIGHT), fps=FPS, codec="libx264", quality=None,
-                                         output_params=["-crf", "26", "-preset", "veryslow", "-tune", "film",
-                                                        "-threads", "1", "-movflags", "+faststart",
-                                                        "-metadata", "title=Launch of DSCOVR on Falcon 9 "
-                                                        "(SpaceX, public domain): pan and zoom"],
-                                         pix_fmt_out="yuv420p", macro_block_size=16, ffmpeg_log_level="error")
+    writer = imageio_ffmpeg.write_frames(
+        str(out),
+        (WIDTH, HEIGHT),
+        fps=FPS,
+        codec="libx264",
+        quality=None,
+        output_params=[
+            "-crf",
+            "26",
+            "-preset",
+            "veryslow",
+            "-tune",
+            "film",
+            "-threads",
+            "1",
+            "-movflags",
+            "+faststart",
+            "-metadata",
+            "title=Launch of DSCOVR on Falcon 9 (SpaceX, public domain): pan and zoom",
+        ],
+        pix_fmt_out="yuv420p",
+        macro_block_size=16,
+        ffmpeg_log_level="error",
+    )
     writer.send(None)
     for frame in frames(photo):
         writer.send(np.repeat(frame[..., None], 3, axis=2).tobytes())

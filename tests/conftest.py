@@ -1,13 +1,12 @@
 """Shared fixtures: a tiny ONNX model the tests build, the bundled model, and generated images."""
+
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_model import build_tiny_model  # noqa: E402
+from tiny_model import build_tiny_model  # tests/ is on sys.path: pytest puts a rootless conftest's folder there
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "models" / "colorize-lite0"
@@ -24,12 +23,14 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
     from colorize import ColorModel
+
     return ColorModel(tiny_model_dir / "tiny-test")
 
 
 @pytest.fixture(scope="session")
 def bundled_model():
     from colorize import ColorModel
+
     assert (BUNDLED / "model.json").is_file(), "the bundled model is missing from models/"
     return ColorModel(BUNDLED)
 

@@ -5,6 +5,7 @@ so each flow takes a moment. Downloads are made on click (deferred callables); t
 those callables and run them like a click would. A click on the photo is what the click component
 would send: its value set in the session state.
 """
+
 import io
 import tempfile
 import tomllib
@@ -15,15 +16,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, gradient_photo
-from tiny_model import build_tiny_hint_model
 from colorize import ColorModel, page_memory, page_photos, page_video, results, teaching
 from colorize.compare import comparison_html
-from colorize.encode import FORMATS, to_uint8
+from colorize.encode import FORMATS
 from colorize.gallery import CREDITS, list_samples
 from colorize.hints import check_hints
-from colorize.lab import rgb_to_lab
+from colorize.lab import rgb_to_lab, to_uint8
 from colorize.pipeline import predict, predict_L, render
+from conftest import ROOT, gradient_photo
+from tiny_model import build_tiny_hint_model
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -57,6 +58,7 @@ def mean_chroma(rgb_uint8):
 
 # ---------------------------------------------------------------- helpers behind the page
 
+
 def test_full_resolution_download_matches_the_pipeline_render(tiny_model):
     rgb = gradient_photo(300, 200, seed=3)  # more rows than one strip, so the strips are stitched
     analysed = results.analyse_photo(tiny_model, "x.png", png_bytes(300, 200, seed=3, grey=False))
@@ -85,8 +87,27 @@ def test_preview_is_screen_sized_and_the_download_full_sized(tiny_model):
     assert analysed.original.shape[1] <= results.PREVIEW_SIDE
 
 
+def test_analysis_works_from_the_pixels_as_decoded_with_the_same_results(tiny_model, monkeypatch):
+    """A photo is analysed from its pixels as decoded (one 8-bit plane for black and white), never
+    its whole float RGB, and gets the very L and preview that float RGB gives."""
+    from colorize.decode import Photo, load_image
+    from colorize.lab import lightness
+    from colorize.upsample import shrink
+
+    for data, grey in ((png_bytes(700, 1300), True), (png_bytes(700, 1300, grey=False), False)):
+        photo = load_image("p.png", data)
+        assert photo.is_grey == grey
+        L, original = lightness(photo.rgb), to_uint8(shrink(photo.rgb, 500))
+        with monkeypatch.context() as m:
+            m.setattr(Photo, "rgb", property(lambda self: pytest.fail("analyse_photo made the whole float RGB")))
+            analysed = results.analyse_photo(tiny_model, "p.png", data, preview_side=500)
+        np.testing.assert_array_equal(analysed.prediction.L, L)
+        np.testing.assert_array_equal(analysed.original, original[..., 0] if grey else original)
+
+
 def test_page_refuses_photos_over_its_pixel_limit(tiny_model):
     from colorize import ColorizeError
+
     with pytest.raises(ColorizeError, match="over the limit"):
         page_photos.look_at(tiny_model, "huge.png", png_bytes(100, 100), max_pixels=5000)
 
@@ -105,8 +126,8 @@ def test_channel_images_show_a_and_b_as_colour():
     ab = np.zeros((8, 8, 2), np.float32)
     ab[..., 0], ab[..., 1] = 30, -30
     a_img, b_img = teaching.channel_image(L, ab, 0), teaching.channel_image(L, ab, 1)
-    assert a_img[0, 0, 0] > a_img[0, 0, 1]   # +a: redder than green
-    assert b_img[0, 0, 2] > b_img[0, 0, 0]   # -b: bluer than red
+    assert a_img[0, 0, 0] > a_img[0, 0, 1]  # +a: redder than green
+    assert b_img[0, 0, 2] > b_img[0, 0, 0]  # -b: bluer than red
     assert teaching.lightness_image(L).shape == (8, 8, 3)
 
 
@@ -152,7 +173,7 @@ def test_streamlit_config_hides_errors_and_statistics():
     assert cfg["client"]["toolbarMode"] == "viewer"
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["maxUploadSize"] >= 200
-    assert cfg["server"]["headless"] is True   # no e-mail prompt on the first `streamlit run`
+    assert cfg["server"]["headless"] is True  # no e-mail prompt on the first `streamlit run`
     assert cfg["server"]["disconnectedSessionTTL"] <= 60
 
 
@@ -164,16 +185,17 @@ def test_samples_include_a_short_credited_sample_video(tmp_path):
     assert any("Sample video" == title for title, _ in CREDITS)
     codec, frame = video_info(clip.read_bytes(), tmp_path)
     assert codec.startswith("h264") and frame.shape == (320, 480, 3)
-    assert np.abs(frame.astype(int) - frame.mean(axis=2, keepdims=True)).max() <= 6   # black and white
+    assert np.abs(frame.astype(int) - frame.mean(axis=2, keepdims=True)).max() <= 6  # black and white
 
 
 # ---------------------------------------------------------------- the page's own modules
+
 
 def test_a_look_is_screen_sized_whatever_the_photo(tiny_model):
     look = page_photos.look_at(tiny_model, "big.png", png_bytes(1800, 2400, seed=12))
     assert look.size == (2400, 1800)
     assert max(look.preview_L.shape) == page_photos.PREVIEW_SIDE
-    assert look.original is None                      # black and white: the original is its grey
+    assert look.original is None  # black and white: the original is its grey
     assert page_memory.footprint(look) < 12 * page_memory.MB
     colour = page_photos.look_at(tiny_model, "colour.png", png_bytes(60, 80, seed=1, grey=False))
     assert colour.original is not None and colour.original.shape == (60, 80, 3)
@@ -185,7 +207,7 @@ def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
     assert mean_chroma(grey) < 0.5
     assert 0.5 < mean_chroma(faint) < mean_chroma(full)
     L = rgb_to_lab(grey.astype(np.float32) / 255)[..., 0]
-    assert np.abs(L - look.preview_L).mean() < 1.0     # grey, but the photo's own lightness
+    assert np.abs(L - look.preview_L).mean() < 1.0  # grey, but the photo's own lightness
 
 
 def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model, tmp_path):
@@ -205,7 +227,7 @@ def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model
     full = np.asarray(Image.open(io.BytesIO(page_photos.full_size(hint_model, shelf_photo, 1.0, "png"))))
     assert full.shape == (240, 320, 3)
     blue = rgb_to_lab(full[114:126, 34:46].astype(np.float32) / 255)
-    assert blue[..., 2].mean() < -15                  # b < 0: blue around the pin
+    assert blue[..., 2].mean() < -15  # b < 0: blue around the pin
     assert delta_e(full[:60, 200:], plain[:60, 200:]) < 3
 
 
@@ -220,11 +242,14 @@ def test_clicks_map_to_photo_pixels_and_pins_are_drawn():
     assert page_photos.colour_at(drawn, 2000, 1000, (4000, 2000), radius=0) == (0, 0, 255)
 
 
-@pytest.mark.parametrize("name, shown", [
-    ("holiday\u202egnp.exe", "holidaygnp.exe"),          # a right-to-left override cannot spoof the extension
-    ("two\nlines\tand  gaps.png", "two lines and gaps.png"),
-    ("a" * 300 + ".png", None),
-])
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("holiday\u202egnp.exe", "holidaygnp.exe"),  # a right-to-left override cannot spoof the extension
+        ("two\nlines\tand  gaps.png", "two lines and gaps.png"),
+        ("a" * 300 + ".png", None),
+    ],
+)
 def test_display_names_are_one_safe_line(name, shown):
     text = page_photos.display_name(name)
     assert len(text) <= page_photos.MAX_SHOWN and "\n" not in text
@@ -254,12 +279,13 @@ def test_look_cache_is_bounded_by_measured_bytes():
 
 
 def test_shelves_refuse_past_the_budget_and_release_closed_pages():
-    budget = page_memory.PageBudget(photos_per_session=2, upload_bytes_per_session=100, upload_bytes_all_sessions=150,
-                                    grace_seconds=30)
+    budget = page_memory.PageBudget(
+        photos_per_session=2, upload_bytes_per_session=100, upload_bytes_all_sessions=150, grace_seconds=30
+    )
     shelves = page_memory.Shelves(budget)
     mine, yours = shelves.get("mine"), shelves.get("yours")
     shelves.add(mine, "a", "a.png", b"x" * 40)
-    assert shelves.add(mine, "a", "again.png", b"x" * 40).name == "a.png"   # a duplicate is not added twice
+    assert shelves.add(mine, "a", "again.png", b"x" * 40).name == "a.png"  # a duplicate is not added twice
     shelves.add(mine, "b", "b.png", b"x" * 40)
     with pytest.raises(page_memory.OverBudget, match="at most 2 photos"):
         shelves.add(mine, "c", "c.png", b"x")
@@ -273,12 +299,12 @@ def test_shelves_refuse_past_the_budget_and_release_closed_pages():
         looks.put((pid, "m"), np.zeros(10, np.uint8))
     reaper = page_memory.Reaper(shelves, looks, alive=lambda sid: sid == "yours", every=3600)
     reaper.stop()
-    assert shelves.reap(lambda sid: sid == "yours", now=100.0) == []     # gone, but within the grace period
+    assert shelves.reap(lambda sid: sid == "yours", now=100.0) == []  # gone, but within the grace period
     assert shelves.reap(lambda sid: sid == "yours", now=129.0) == []
     assert shelves.reap(lambda sid: sid == "yours", now=131.0) == ["mine"]
     assert set(shelves.sessions()) == {"yours"} and shelves.upload_bytes() == 60
     looks.keep_only(shelves.photo_ids())
-    assert len(looks) == 1                                               # only the open page's look is kept
+    assert len(looks) == 1  # only the open page's look is kept
 
 
 def test_budget_and_video_limits_come_from_the_environment(monkeypatch):
@@ -297,9 +323,11 @@ def test_preview_clip_is_the_first_seconds(tmp_path):
     clip = make_video(tmp_path / "long.mp4", frames=40, fps=10)
     out = page_video.preview_clip(clip, tmp_path / "preview.mp4", seconds=1.5)
     from colorize.video import probe_video
+
     info = probe_video(out)
     assert abs(info.duration - 1.5) < 0.25 and (info.width, info.height) == (96, 64)
     from colorize import ColorizeError
+
     (tmp_path / "bad.mp4").write_bytes(b"not a video")
     with pytest.raises(ColorizeError, match="bad.mp4"):
         page_video.preview_clip(tmp_path / "bad.mp4", tmp_path / "x.mp4")
@@ -321,10 +349,12 @@ def test_hint_map_and_change_show_where_a_pin_acted(tmp_path):
 
 # ---------------------------------------------------------------- the page itself
 
+
 @pytest.fixture
 def deferred_downloads(monkeypatch):
     """Capture the callables (and file names) behind download buttons: Streamlit runs one on a click."""
     from streamlit.runtime.media_file_manager import MediaFileManager
+
     captured = {}
     original = MediaFileManager.add_deferred
 
@@ -341,6 +371,7 @@ def start(models, monkeypatch, **env):
     """The page on the models in `models`, with a fresh page memory (budget read from `env`)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
+
     monkeypatch.setenv("COLORIZE_MODELS", str(models))
     for k, v in env.items():
         monkeypatch.setenv(k, str(v))
@@ -461,7 +492,7 @@ def test_upload_shows_the_result_comparison_and_full_size_downloads(app, deferre
         tif = Image.open(io.BytesIO(download(app, deferred_downloads, "download-tiff", "scan_colorized.tiff")))
         assert tif.format == "TIFF" and tif.size == (200, 120)
     assert "download-zip" not in {b.key for b in app.download_button}  # one photo: no zip
-    assert not app.get("component_instance")   # the plain model takes no pins: a plain picture
+    assert not app.get("component_instance")  # the plain model takes no pins: a plain picture
 
 
 def test_a_colour_photo_also_shows_its_original(app):
@@ -473,7 +504,7 @@ def test_a_colour_photo_also_shows_its_original(app):
 def test_uploads_leave_streamlits_upload_store(app):
     upload(app, ("one.png", png_bytes(40, 50, seed=3), "image/png"))
     uploader = next(u for u in app.get("file_uploader") if u.key.startswith("photos-"))
-    assert uploader.key == "photos-1" and not uploader.value   # an empty uploader, ready for more
+    assert uploader.key == "photos-1" and not uploader.value  # an empty uploader, ready for more
     shelf = the_shelf(app)
     assert [p.name for s in shelf.sessions().values() for p in s.photos.values()] == ["one.png"]
 
@@ -494,8 +525,12 @@ def test_vividness_rerenders_without_running_the_network_and_reaches_grey(app, n
 
 
 def test_batch_is_a_grid_with_zip_and_clear_all_and_no_duplicates(app, deferred_downloads):
-    files = [("a.png", png_bytes(64, 80, seed=2), "image/png"), ("b.png", png_bytes(50, 70, seed=4), "image/png"),
-             ("a.png", png_bytes(40, 30, seed=5), "image/png"), ("b-again.png", png_bytes(50, 70, seed=4), "image/png")]
+    files = [
+        ("a.png", png_bytes(64, 80, seed=2), "image/png"),
+        ("b.png", png_bytes(50, 70, seed=4), "image/png"),
+        ("a.png", png_bytes(40, 30, seed=5), "image/png"),
+        ("b-again.png", png_bytes(50, 70, seed=4), "image/png"),
+    ]
     upload(app, files)
     no_traceback(app)
     assert any("b-again.png: already on the page" in as_read(w.value) for w in app.warning)
@@ -506,7 +541,7 @@ def test_batch_is_a_grid_with_zip_and_clear_all_and_no_duplicates(app, deferred_
         sizes = {n: Image.open(io.BytesIO(z.read(n))).size for n in z.namelist()}
     assert sizes == {"a_colorized.png": (80, 64), "b_colorized.png": (70, 50), "a_colorized-2.png": (30, 40)}
     assert "80×64" in app.subheader[0].value or "Colorized (vividness 1.00), 80×64 pixels" in captions(app)
-    opened[1].click().run()   # one photo opens at a time
+    opened[1].click().run()  # one photo opens at a time
     assert "Colorized (vividness 1.00), 70×50 pixels" in captions(app)
     app.button(key=[b.key for b in app.button if b.key.startswith("remove-")][0]).click().run()
     assert len([b for b in app.button if b.key.startswith("open-")]) == 2
@@ -518,8 +553,11 @@ def test_batch_is_a_grid_with_zip_and_clear_all_and_no_duplicates(app, deferred_
 
 
 def test_bad_file_gets_one_line_and_the_rest_of_the_batch_still_works(app, deferred_downloads):
-    files = [("notes.jpg", b"this is not a photo", "image/jpeg"), ("good.png", png_bytes(60, 90, seed=6), "image/png"),
-             ("empty.png", b"", "image/png")]
+    files = [
+        ("notes.jpg", b"this is not a photo", "image/jpeg"),
+        ("good.png", png_bytes(60, 90, seed=6), "image/png"),
+        ("empty.png", b"", "image/png"),
+    ]
     upload(app, files)
     no_traceback(app)
     errors = [e.value for e in app.error]
@@ -532,7 +570,7 @@ def test_bad_file_gets_one_line_and_the_rest_of_the_batch_still_works(app, defer
 
 def test_oversize_photo_is_refused_naming_the_real_limit(app):
     buf = io.BytesIO()
-    Image.new("L", (7200, 7000), 128).save(buf, "PNG")   # 50.4 MP, a few kB
+    Image.new("L", (7200, 7000), 128).save(buf, "PNG")  # 50.4 MP, a few kB
     upload(app, ("huge-scan.png", buf.getvalue(), "image/png"))
     no_traceback(app)
     assert len(app.error) == 1
@@ -567,7 +605,7 @@ def test_sample_gallery_button_colorizes_a_sample_and_steps_aside(app, deferred_
     expected = Image.open(sample.path).size
     assert f"Colorized (vividness 1.00), {expected[0]}×{expected[1]} pixels" in captions(app)
     assert Image.open(io.BytesIO(download(app, deferred_downloads, "download-png"))).size == expected
-    assert any(e.label == "Try a sample photo" for e in app.expander)     # the gallery folds away
+    assert any(e.label == "Try a sample photo" for e in app.expander)  # the gallery folds away
     assert any("scrollIntoView" in h.proto.body for h in app.get("html"))  # the result comes into view
 
 
@@ -581,7 +619,7 @@ def test_teaching_view_takes_the_photo_apart_in_one_row(app):
     assert any("Lab colour" in m.value for m in app.markdown)
     assert any("Taking apart lesson.png" in as_read(h.value) for h in app.subheader)
     picker = app.selectbox(key="lesson-photo")
-    assert len(picker.options) == 1 + len(list_samples())       # the teacher can pick a sample right here
+    assert len(picker.options) == 1 + len(list_samples())  # the teacher can pick a sample right here
     picker.select(picker.options[-1]).run()
     no_traceback(app)
     assert any("Taking apart" in h.value and list_samples()[-1].name.split(".")[0] in h.value for h in app.subheader)
@@ -589,7 +627,7 @@ def test_teaching_view_takes_the_photo_apart_in_one_row(app):
     no_traceback(app)
     app.session_state["tab"] = "Photos"
     app.run()
-    assert "Colorized (vividness 0.00), 100×80 pixels" in captions(app)   # one vividness for every tab
+    assert "Colorized (vividness 0.00), 100×80 pixels" in captions(app)  # one vividness for every tab
 
 
 def test_teaching_view_without_photos_offers_the_samples(app):
@@ -601,6 +639,7 @@ def test_teaching_view_without_photos_offers_the_samples(app):
 
 def test_model_picker_appears_with_two_models_and_switches_the_network(tmp_path, monkeypatch, network_calls):
     from tiny_model import build_tiny_model
+
     build_tiny_model(tmp_path / "a-model", name="tiny-a")
     build_tiny_model(tmp_path / "b-model", name="tiny-b", vividness=0.5)
     at = start(tmp_path, monkeypatch)
@@ -612,7 +651,7 @@ def test_model_picker_appears_with_two_models_and_switches_the_network(tmp_path,
     no_traceback(at)
     assert len(network_calls) == calls + 1  # the other model's output is not the first one's cache entry
     assert any("**tiny-b**" in c.value for c in at.sidebar.caption)
-    assert at.slider(key="vividness").value == 0.5          # the new model's own default
+    assert at.slider(key="vividness").value == 0.5  # the new model's own default
 
 
 def test_no_model_is_one_clear_line(tmp_path, monkeypatch):
@@ -625,12 +664,12 @@ def test_over_the_session_budget_is_a_clear_line(tiny_model_dir, monkeypatch):
     at = start(tiny_model_dir, monkeypatch, COLORIZE_PAGE_PHOTOS=2)
     upload(at, [(f"p{i}.png", png_bytes(30, 40, seed=20 + i), "image/png") for i in range(3)])
     no_traceback(at)
-    assert any(as_read(w.value).startswith("p2.png: not added, this page holds at most 2 photos")
-               for w in at.warning)
+    assert any(as_read(w.value).startswith("p2.png: not added, this page holds at most 2 photos") for w in at.warning)
     assert len([b for b in at.button if b.key.startswith("open-")]) == 2
 
 
 # ---- colour pins
+
 
 @pytest.mark.parametrize("takes_hints", [False, True])
 def test_pin_ui_appears_only_for_a_model_that_takes_hints(takes_hints, tiny_model_dir, hint_model_dir, monkeypatch):
@@ -648,33 +687,33 @@ def test_pins_follow_clicks_colours_and_go_into_the_downloads(hint_app, deferred
     upload(at, ("pins.png", data, "image/png"))
     photo_id = next(iter(next(s for s in the_shelf(at).sessions().values() if s.photos).photos))
     plain = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
-    click(at, photo_id, 20, 60, 160, 120, when=1)           # shown at half size: photo pixel (40, 120)
+    click(at, photo_id, 20, 60, 160, 120, when=1)  # shown at half size: photo pixel (40, 120)
     no_traceback(at)
     pickers = at.color_picker
     assert len(pickers) == 1 and pickers[0].label == "Pin 1"
-    predicted = tuple(int(pickers[0].value[i:i + 2], 16) for i in (1, 3, 5))
-    assert delta_e(np.array([[predicted]], np.uint8), plain[115:125, 35:45]) < 6   # starts at the predicted colour
+    predicted = tuple(int(pickers[0].value[i : i + 2], 16) for i in (1, 3, 5))
+    assert delta_e(np.array([[predicted]], np.uint8), plain[115:125, 35:45]) < 6  # starts at the predicted colour
     calls = len(network_calls)
-    pickers[0].pick("#2080c0").run()                         # a blue
+    pickers[0].pick("#2080c0").run()  # a blue
     no_traceback(at)
-    assert len(network_calls) == calls + 1                   # the network runs again, with the pin
+    assert len(network_calls) == calls + 1  # the network runs again, with the pin
     pinned = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
-    assert rgb_to_lab(pinned[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15   # blue near the pin
-    assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 3                                   # unchanged far away
-    at.slider(key="vividness").set_value(1.6).run()          # pins survive vividness changes and reruns
+    assert rgb_to_lab(pinned[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15  # blue near the pin
+    assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 3  # unchanged far away
+    at.slider(key="vividness").set_value(1.6).run()  # pins survive vividness changes and reruns
     assert at.color_picker[0].value == "#2080c0"
     at.run()
     assert at.color_picker[0].value == "#2080c0"
     for key in ("download-jpg",) + (("download-tiff",) if "tiff" in FORMATS else ()):
         other = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, key))).convert("RGB"))
         assert rgb_to_lab(other[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15
-    at.button(key=f"move-{photo_id}-1").click().run()        # move the pin
+    at.button(key=f"move-{photo_id}-1").click().run()  # move the pin
     assert any("where pin 1 should go" in i.value for i in at.info)
     click(at, photo_id, 150, 10, 160, 120, when=2)
     assert len(at.color_picker) == 1
     shelf_photo = next(s for s in the_shelf(at).sessions().values() if s.photos).photos[photo_id]
     assert (shelf_photo.pins[0].x, shelf_photo.pins[0].y) == (300, 20)
-    click(at, photo_id, 20, 60, 160, 120, when=3)           # a second pin
+    click(at, photo_id, 20, 60, 160, 120, when=3)  # a second pin
     assert [c.label for c in at.color_picker] == ["Pin 1", "Pin 2"]
     at.button(key=f"unpin-{photo_id}-1").click().run()
     assert [c.label for c in at.color_picker] == ["Pin 2"]
@@ -682,23 +721,28 @@ def test_pins_follow_clicks_colours_and_go_into_the_downloads(hint_app, deferred
     assert not at.color_picker
     at.slider(key="vividness").set_value(1.0).run()
     after = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
-    assert delta_e(after, plain) < 0.5                        # no pins: the network's own colours again
+    assert delta_e(after, plain) < 0.5  # no pins: the network's own colours again
 
 
 def test_pins_belong_to_their_photo_and_reach_the_zip(hint_app, deferred_downloads):
     at = hint_app
-    upload(at, [("one.png", png_bytes(240, 320, seed=5), "image/png"),
-                ("two.png", png_bytes(240, 320, seed=6), "image/png")])
+    upload(
+        at,
+        [("one.png", png_bytes(240, 320, seed=5), "image/png"), ("two.png", png_bytes(240, 320, seed=6), "image/png")],
+    )
     ids = [b.key[5:] for b in at.button if b.key.startswith("open-")]
     at.button(key=f"open-{ids[0]}").click().run()
     click(at, ids[0], 20, 60, 160, 120, when=1)
     at.color_picker[0].pick("#2080c0").run()
     at.button(key=f"open-{ids[1]}").click().run()
-    assert not at.color_picker                                # the other photo has no pins
+    assert not at.color_picker  # the other photo has no pins
     with zipfile.ZipFile(io.BytesIO(download(at, deferred_downloads, "download-zip"))) as z:
         one = np.asarray(Image.open(io.BytesIO(z.read("one_colorized.png"))).convert("RGB"))
         two = np.asarray(Image.open(io.BytesIO(z.read("two_colorized.png"))).convert("RGB"))
-    blue = lambda img: rgb_to_lab(img[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean()  # noqa: E731
+
+    def blue(img):  # mean Lab b of the pinned spot: negative is blue
+        return rgb_to_lab(img[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean()
+
     assert blue(one) < -15 and blue(two) > -15
 
 
@@ -716,11 +760,14 @@ def test_teaching_view_shows_the_hint_map_and_what_changed(hint_app):
 
 # ---- video
 
+
 def make_video(path, w=96, h=64, frames=12, fps=10):
     """A short grey H.264 clip with a moving bright disc, written with the bundled ffmpeg."""
     import imageio_ffmpeg
-    writer = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, codec="libx264", macro_block_size=1,
-                                         ffmpeg_log_level="error")
+
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (w, h), fps=fps, codec="libx264", macro_block_size=1, ffmpeg_log_level="error"
+    )
     writer.send(None)
     y, x = np.mgrid[0:h, 0:w]
     for i in range(frames):
@@ -734,6 +781,7 @@ def make_video(path, w=96, h=64, frames=12, fps=10):
 def video_info(data, tmp_path):
     """(codec name, first frame as HxWx3 uint8) of mp4 bytes, decoded with the bundled ffmpeg."""
     import imageio_ffmpeg
+
     path = tmp_path / "check.mp4"
     path.write_bytes(data)
     reader = imageio_ffmpeg.read_frames(str(path))
@@ -755,9 +803,13 @@ def video_result(at):
 
 def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch):
     from streamlit.delta_generator import DeltaGenerator
+
     shown, original = [], DeltaGenerator.progress
-    monkeypatch.setattr(DeltaGenerator, "progress", lambda self, value, text=None, **kw: (
-        shown.append((value, text)), original(self, value, text, **kw))[1])
+    monkeypatch.setattr(
+        DeltaGenerator,
+        "progress",
+        lambda self, value, text=None, **kw: (shown.append((value, text)), original(self, value, text, **kw))[1],
+    )
     data = make_video(tmp_path / "clip.mp4").read_bytes()
     temp_root = Path(tempfile.gettempdir())
     temp_before = set(temp_root.glob("colorize-video-*"))
@@ -765,7 +817,7 @@ def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch
     assert any("30 seconds" in m.value and "1280×720" in m.value for m in app.markdown)  # limits stated up front
     video_uploader(app).set_value(("clip.mp4", data, "video/mp4")).run()
     assert any("96×64, 10 frames per second, no sound" in m.value for m in app.markdown)
-    assert not video_uploader(app).value                      # the clip moved out of the upload store
+    assert not video_uploader(app).value  # the clip moved out of the upload store
     app.button(key="colorize-video").click().run()
     no_traceback(app)
     assert not app.error, [e.value for e in app.error]
@@ -792,6 +844,7 @@ def test_sample_video_preview_is_a_few_seconds(app, tmp_path):
     made = video_result(app)
     assert made["preview"] and made["file_name"] == "rocket-pan_preview.mp4"
     from colorize.video import probe_video
+
     (tmp_path / "p.mp4").write_bytes(made["data"])
     assert abs(probe_video(tmp_path / "p.mp4").duration - page_video.PREVIEW_SECONDS) < 0.3
     assert app.get_by_key("download-video").label == "Preview (MP4)"

@@ -3,6 +3,7 @@ make byte-identical outputs; a batch killed mid-way resumes with only the missin
 killed mid-run loses nothing; the manifest lists every input once. Run as users run it
 (`python -m colorize image ... --workers/--cluster/--manifest`) on generated photos, with bad files
 among them, and the tiny test model."""
+
 import os
 import signal
 import subprocess
@@ -14,19 +15,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorize import ColorModel, load_image
+from colorize.batch import (
+    Batch,
+    Outcome,
+    PhotoSettings,
+    find_model,
+    plan_batch,
+    read_manifest,
+    remove_stale_temps,
+    run_batch,
+    start_local_cluster,
+    temp_suffix,
+)
+from colorize.lab import lightness, to_uint8
 from conftest import BUNDLED, gradient_photo
 from test_cli import cli_env, stray_temp_files
 from test_decode import BAD_FILES, encoded
-from colorize import ColorModel, load_image
-from colorize.batch import (Batch, Outcome, PhotoSettings, find_model, plan_batch, read_manifest,
-                            remove_stale_temps, run_batch, start_local_cluster, temp_suffix)
-from colorize.encode import to_uint8
-from colorize.lab import lightness
 
-GOOD = 24          # photos in the generated collection, plus the bad files
+GOOD = 24  # photos in the generated collection, plus the bad files
 SIZE = (480, 640)  # large enough that a batch takes a while, so it can be interrupted mid-way
 BAD = ("empty.jpg", "truncated.jpg", "notes.jpg", "bomb.png")
-TIMEOUT = 600      # against hangs only: a batch takes seconds, but a machine busy with training is slow
+TIMEOUT = 600  # against hangs only: a batch takes seconds, but a machine busy with training is slow
 
 
 def photo_bytes(i):
@@ -67,11 +77,17 @@ def outputs(folder):
 def colorize_cli(src, out, *args, models_root, cwd, wait=True):
     cmd = [sys.executable, "-m", "colorize", "image", str(src), "-o", str(out), *map(str, args)]
     if wait:
-        return subprocess.run(cmd, cwd=cwd, env=cli_env(models_root), capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        return subprocess.run(cmd, cwd=cwd, env=cli_env(models_root), capture_output=True, text=True, timeout=TIMEOUT)
     # Its own session: the test can signal it together with its worker processes, as a terminal would.
-    return subprocess.Popen(cmd, cwd=cwd, env=cli_env(models_root), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=cli_env(models_root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def manifest_by_input(path):
@@ -104,12 +120,16 @@ def runs(collection, tiny_model_dir):
     """The same collection through the three paths: in this process one by one, two local
     processes, and a two-worker Dask LocalCluster."""
     root = collection.parent
-    paths = {"sequential": ["--workers", "1"], "pool": ["--workers", "2"],
-             "cluster": ["--cluster", "local", "--workers", "2"]}
+    paths = {
+        "sequential": ["--workers", "1"],
+        "pool": ["--workers", "2"],
+        "cluster": ["--cluster", "local", "--workers", "2"],
+    }
     done = {}
     for name, args in paths.items():
-        proc = colorize_cli(collection, root / name, *args, "--manifest", root / f"{name}.csv",
-                            models_root=tiny_model_dir, cwd=root)
+        proc = colorize_cli(
+            collection, root / name, *args, "--manifest", root / f"{name}.csv", models_root=tiny_model_dir, cwd=root
+        )
         done[name] = proc
     return root, done
 
@@ -118,7 +138,7 @@ def test_every_path_writes_the_same_files_and_messages(runs, collection):
     root, done = runs
     good, bad = input_names()
     for name, proc in done.items():
-        assert proc.returncode == 1, (name, proc.stderr)   # the bad files
+        assert proc.returncode == 1, (name, proc.stderr)  # the bad files
         assert "Traceback" not in proc.stderr, name
         total = GOOD + len(BAD)
         assert f"colorized {GOOD} of {total} images into {root / name} ({len(BAD)} failed)" in proc.stderr
@@ -159,8 +179,9 @@ def test_manifest_lists_every_input_once_with_its_outcome(runs, collection, path
 def test_a_rerun_skips_what_is_there(runs, collection, tiny_model_dir):
     root, _ = runs
     before = outputs(root / "pool")
-    proc = colorize_cli(collection, root / "pool", "--manifest", root / "again.csv",
-                        models_root=tiny_model_dir, cwd=root)
+    proc = colorize_cli(
+        collection, root / "pool", "--manifest", root / "again.csv", models_root=tiny_model_dir, cwd=root
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"{GOOD} of {GOOD + len(BAD)} outputs are already there: skipped" in proc.stderr
     by_input = manifest_by_input(root / "again.csv")
@@ -181,11 +202,13 @@ sys.stdout.buffer.write(b"".join(encode_image(gradient_photo(30, 40), None, fmt)
 def test_encoding_is_the_same_in_every_process_and_at_every_time():
     """Nothing in an output depends on when or where it was encoded (a profile's creation date did)."""
     from colorize.encode import FORMATS, encode_image
+
     here = b"".join(encode_image(gradient_photo(30, 40), None, fmt) for fmt in sorted(FORMATS))
-    time.sleep(1.1)   # header dates count whole seconds
+    time.sleep(1.1)  # header dates count whole seconds
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BUNDLED.parent.parent), str(Path(__file__).parent)])}
-    there = subprocess.run([sys.executable, "-c", ENCODE_IN_A_FRESH_PROCESS], env=env, capture_output=True,
-                           timeout=TIMEOUT, check=True).stdout
+    there = subprocess.run(
+        [sys.executable, "-c", ENCODE_IN_A_FRESH_PROCESS], env=env, capture_output=True, timeout=TIMEOUT, check=True
+    ).stdout
     assert there == here
 
 
@@ -200,10 +223,19 @@ def test_network_output_does_not_depend_on_the_thread_count():
 def test_a_batch_killed_mid_way_resumes_with_only_the_missing_photos(runs, collection, tiny_model_dir):
     root, _ = runs
     out, killed_manifest = root / "killed", root / "killed.csv"
-    proc = colorize_cli(collection, out, "--workers", "2", "--manifest", killed_manifest,
-                        models_root=tiny_model_dir, cwd=root, wait=False)
+    proc = colorize_cli(
+        collection,
+        out,
+        "--workers",
+        "2",
+        "--manifest",
+        killed_manifest,
+        models_root=tiny_model_dir,
+        cwd=root,
+        wait=False,
+    )
     present = wait_for_outputs(out, 3, proc)
-    os.killpg(proc.pid, signal.SIGKILL)          # the process and its workers, at once: no clean-up at all
+    os.killpg(proc.pid, signal.SIGKILL)  # the process and its workers, at once: no clean-up at all
     proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == -signal.SIGKILL, "the batch ended before it could be killed"
     assert 3 <= present < GOOD
@@ -215,30 +247,40 @@ def test_a_batch_killed_mid_way_resumes_with_only_the_missing_photos(runs, colle
     by_input = check_manifest_lists_every_input_once(killed_manifest, collection)
     assert {row["status"] for row in by_input.values()} <= {"pending", "done", "failed"}
 
-    rerun = colorize_cli(collection, out, "--workers", "2", "--manifest", root / "resumed.csv",
-                         models_root=tiny_model_dir, cwd=root)
+    rerun = colorize_cli(
+        collection, out, "--workers", "2", "--manifest", root / "resumed.csv", models_root=tiny_model_dir, cwd=root
+    )
     assert rerun.returncode == 1 and "Traceback" not in rerun.stderr
     by_input = check_manifest_lists_every_input_once(root / "resumed.csv", collection)
     good, bad = input_names()
     skipped = {n for n in good if by_input[str(collection / n)]["status"] == "skipped"}
     redone = {n for n in good if by_input[str(collection / n)]["status"] == "done"}
-    assert {output_of(n) for n in skipped} == set(left)          # exactly what was there...
-    assert skipped | redone == set(good)                         # ...and the rest, once
-    assert outputs(out) == reference                             # nothing lost, nothing half-written
-    assert stray_temp_files(out) == []                           # the killed workers' temporary files too
+    assert {output_of(n) for n in skipped} == set(left)  # exactly what was there...
+    assert skipped | redone == set(good)  # ...and the rest, once
+    assert outputs(out) == reference  # nothing lost, nothing half-written
+    assert stray_temp_files(out) == []  # the killed workers' temporary files too
 
 
 def worker_pids(pid):
     import psutil
-    return [p.pid for p in psutil.Process(pid).children()
-            if any("spawn_main" in part for part in p.cmdline())]
+
+    return [p.pid for p in psutil.Process(pid).children() if any("spawn_main" in part for part in p.cmdline())]
 
 
 def test_a_killed_pool_worker_loses_no_photo(runs, collection, tiny_model_dir):
     root, _ = runs
     out = root / "pool-killed"
-    proc = colorize_cli(collection, out, "--workers", "2", "--manifest", root / "pool-killed.csv",
-                        models_root=tiny_model_dir, cwd=root, wait=False)
+    proc = colorize_cli(
+        collection,
+        out,
+        "--workers",
+        "2",
+        "--manifest",
+        root / "pool-killed.csv",
+        models_root=tiny_model_dir,
+        cwd=root,
+        wait=False,
+    )
     present = wait_for_outputs(out, 2, proc)
     victims = worker_pids(proc.pid)
     assert len(victims) == 2 and present < GOOD
@@ -253,15 +295,25 @@ def test_a_killed_pool_worker_loses_no_photo(runs, collection, tiny_model_dir):
 
 def test_a_killed_dask_worker_loses_no_photo(runs, collection, tiny_model_dir):
     from distributed import Client
+
     root, _ = runs
     out = root / "dask-killed"
     with start_local_cluster(2) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
-        proc = colorize_cli(collection, out, "--cluster", cluster.scheduler_address, "--manifest",
-                            root / "dask-killed.csv", models_root=tiny_model_dir, cwd=root, wait=False)
+        proc = colorize_cli(
+            collection,
+            out,
+            "--cluster",
+            cluster.scheduler_address,
+            "--manifest",
+            root / "dask-killed.csv",
+            models_root=tiny_model_dir,
+            cwd=root,
+            wait=False,
+        )
         present = wait_for_outputs(out, 2, proc)
         assert present < GOOD
-        os.kill(sorted(pids.values())[0], signal.SIGKILL)   # Dask's nanny starts a new one; its tasks are redone
+        os.kill(sorted(pids.values())[0], signal.SIGKILL)  # Dask's nanny starts a new one; its tasks are redone
         _, stderr = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 1 and "Traceback" not in stderr, stderr
     assert f"colorized {GOOD} of {GOOD + len(BAD)} images" in stderr
@@ -271,22 +323,20 @@ def test_a_killed_dask_worker_loses_no_photo(runs, collection, tiny_model_dir):
     assert stray_temp_files(out) == []
 
 
-@pytest.mark.parametrize("how", [["--workers", "2"], ["--cluster", "local", "--workers", "2"]],
-                         ids=["pool", "cluster"])
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--cluster", "local", "--workers", "2"]], ids=["pool", "cluster"])
 def test_ctrl_c_stops_the_batch_leaving_whole_files_and_a_manifest(runs, collection, tiny_model_dir, how):
     root, _ = runs
     out = root / f"interrupted-{how[1]}"
     manifest = root / f"interrupted-{how[1]}.csv"
-    proc = colorize_cli(collection, out, *how, "--manifest", manifest, models_root=tiny_model_dir, cwd=root,
-                        wait=False)
+    proc = colorize_cli(collection, out, *how, "--manifest", manifest, models_root=tiny_model_dir, cwd=root, wait=False)
     wait_for_outputs(out, 2, proc)
-    os.killpg(proc.pid, signal.SIGINT)               # what Ctrl-C in a terminal does
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     _, stderr = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 130 and "Traceback" not in stderr, stderr
     assert stderr.strip().endswith("interrupted")
     reference = outputs(root / "sequential")
     made = outputs(out)
-    assert made and all(data == reference[name] for name, data in made.items())   # no partial file
+    assert made and all(data == reference[name] for name, data in made.items())  # no partial file
     by_input = check_manifest_lists_every_input_once(manifest, collection)
     done = {row["output"] for row in by_input.values() if row["status"] == "done"}
     assert done == {str(out / name) for name in made}
@@ -297,13 +347,15 @@ def test_ctrl_c_stops_the_batch_leaving_whole_files_and_a_manifest(runs, collect
 def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    mine = temp_suffix()                                   # this (live) process's tag
+    mine = temp_suffix()  # this (live) process's tag
     dead_tag = mine.replace(f"-{os.getpid()}.", f"-{dead.pid}.")
-    names = {f".colorize-0123456789ab{dead_tag}": False,  # this host, dead process: removed
-             f".colorize-0123456789ac{mine}": True,       # still being written
-             ".colorize-0123456789ad.otherhost-1.part": True,   # another machine's: cannot tell
-             ".colorize-0123456789ae.part": True,          # not tagged (the app, videos)
-             "photo.png": True}
+    names = {
+        f".colorize-0123456789ab{dead_tag}": False,  # this host, dead process: removed
+        f".colorize-0123456789ac{mine}": True,  # still being written
+        ".colorize-0123456789ad.otherhost-1.part": True,  # another machine's: cannot tell
+        ".colorize-0123456789ae.part": True,  # not tagged (the app, videos)
+        "photo.png": True,
+    }
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     assert remove_stale_temps([tmp_path, tmp_path / "missing"]) == 1

@@ -7,6 +7,8 @@ printed, never asserted (speed and memory goals live in benchmarks/): upload-to-
 the README are written to docs/ only when COLORIZE_SCREENSHOTS=1. Without /usr/bin/chromium the
 module is skipped, but fails under CI.
 """
+
+import importlib.util
 import io
 import os
 import socket
@@ -21,15 +23,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorize.lab import rgb_to_lab, to_uint8
 from conftest import BUNDLED, ROOT, gradient_photo
 from test_app import make_video, mean_chroma, video_info
 from tiny_model import build_tiny_hint_model, build_tiny_model
-from colorize.encode import to_uint8
-from colorize.lab import rgb_to_lab
 
-CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))   # Debian's, or any Chromium
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))  # Debian's, or any Chromium
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = os.environ.get("COLORIZE_SCREENSHOTS") == "1"
 WAIT_MS = 300_000  # generous: CI machines are small and may be busy
 PHONE = {"width": 390, "height": 844}
@@ -37,13 +45,14 @@ BLUE = "#2080C0"
 
 
 def require_browser():
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing = "the playwright package is not installed (pip install -r requirements-test.txt)"
     else:
-        missing = None if CHROMIUM.exists() else (f"{CHROMIUM} is missing "
-                                                  "(apt-get install chromium, or set COLORIZE_CHROMIUM)")
+        missing = (
+            None
+            if CHROMIUM.exists()
+            else (f"{CHROMIUM} is missing (apt-get install chromium, or set COLORIZE_CHROMIUM)")
+        )
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"browser test cannot run under CI: {missing}")
@@ -104,10 +113,28 @@ def run_server(folder, models=None, model="bundled model " + BUNDLED.name):
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}/", log, model)
     try:
         deadline = time.monotonic() + 120
@@ -157,6 +184,7 @@ def hint_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(server):
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
@@ -196,6 +224,7 @@ def default_vividness(server):
     """The served model's default vividness, as the page's caption prints it."""
     if server.model.startswith("bundled"):
         from colorize import list_models
+
         infos, _ = list_models(BUNDLED.parent)
         return f"{infos[0].default_vividness:.2f}"
     return "1.00"
@@ -211,14 +240,16 @@ def wait_for_result(page, vividness):
 
 def result_picture(page):
     """The colorized picture: an image, or the clickable picture when the model takes colour hints."""
-    return page.locator(".st-key-result [data-testid='stImage'] img, "
-                        ".st-key-result iframe[class*='stCustomComponent']").first
+    return page.locator(
+        ".st-key-result [data-testid='stImage'] img, .st-key-result iframe[class*='stCustomComponent']"
+    ).first
 
 
 def bundled_takes_hints(server):
     if not server.model.startswith("bundled"):
         return False
     from colorize.model import read_info
+
     return read_info(BUNDLED).takes_hints
 
 
@@ -274,7 +305,7 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     comparison = page.frame_locator(".st-key-result iframe").last
     assert comparison.locator("input[type=range]").count() == 1
     assert comparison.locator("img").count() == 2
-    assert page.get_by_text("Original (").count() == 0   # black and white: not shown twice
+    assert page.get_by_text("Original (").count() == 0  # black and white: not shown twice
 
     page.locator(".st-key-vividness input[type=range]").focus()
     for _ in range(4):
@@ -301,7 +332,7 @@ def test_a_file_name_with_a_web_address_is_shown_as_plain_text(server, browser, 
     upload_photo(page, src)
     wait_for_result(page, default_vividness(server))
     heading = page.locator(".st-key-result h3").first
-    assert heading.inner_text().replace("\u2060", "").strip() == src.name   # word joiners are invisible
+    assert heading.inner_text().replace("\u2060", "").strip() == src.name  # word joiners are invisible
     assert heading.locator("a").count() == 0, heading.inner_html()
     assert heading.locator("em, strong").count() == 0
     page.close()
@@ -311,12 +342,12 @@ def test_phone_tap_on_a_sample_shows_its_result_in_view(server, browser):
     page = open_page(browser, server, **PHONE, phone=True)
     page.get_by_role("button", name="Cat").tap()
     wait_for_result(page, default_vividness(server))
-    page.wait_for_timeout(1500)   # the scroll runs as the pictures settle
+    page.wait_for_timeout(1500)  # the scroll runs as the pictures settle
     box = result_picture(page).bounding_box()
     assert box is not None and box["height"] > 150
-    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box   # in view, nothing scrolled by hand
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box  # in view, nothing scrolled by hand
     slider = page.locator(".st-key-vividness").bounding_box()
-    assert slider["y"] < box["y"] + box["height"] + 250    # vividness right by the picture
+    assert slider["y"] < box["y"] + box["height"] + 250  # vividness right by the picture
     screenshot(page, "screenshot-phone.png")
     page.close()
 
@@ -329,29 +360,29 @@ def test_pin_a_blue_and_the_full_size_png_is_blue_there_only(hint_server, server
     wait_for_result(page, "1.00")
     _, data = download(page, "Colorized PNG")
     before = lab_of(Image.open(io.BytesIO(data)))
-    point = (200, 300)   # photo pixels: the orange (dark) half of the generated photo
+    point = (200, 300)  # photo pixels: the orange (dark) half of the generated photo
     pin_colour(page, point[0] / 800, point[1] / 600, BLUE)
     _, data = download(page, "Colorized PNG")
     image = Image.open(io.BytesIO(data))
     assert image.size == (800, 600)
     after = lab_of(image)
     x, y = point
-    near = after[y - 8:y + 9, x - 8:x + 9]
-    assert near[..., 2].mean() < -15 and near[..., 1].mean() < 5      # blue around the pin
+    near = after[y - 8 : y + 9, x - 8 : x + 9]
+    assert near[..., 2].mean() < -15 and near[..., 1].mean() < 5  # blue around the pin
     far = (slice(0, 150), slice(550, 800))
     delta = np.linalg.norm(after[far] - before[far], axis=-1).mean()
     print(f"\n[browser] pinned blue: near b* {near[..., 2].mean():.1f}; far mean dE {delta:.2f}")
-    assert delta < 3                                                   # a region far away keeps its colour
+    assert delta < 3  # a region far away keeps its colour
 
-    page.locator(".st-key-vividness input[type=range]").focus()       # pins survive a vividness change
+    page.locator(".st-key-vividness input[type=range]").focus()  # pins survive a vividness change
     for _ in range(4):
         page.keyboard.press("ArrowLeft")
     wait_for_result(page, "0.80")
     assert page.get_by_role("button", name="Pin 1 color picker").count() == 1
     _, data = download(page, "Colorized PNG")
-    near = lab_of(Image.open(io.BytesIO(data)))[y - 8:y + 9, x - 8:x + 9]
+    near = lab_of(Image.open(io.BytesIO(data)))[y - 8 : y + 9, x - 8 : x + 9]
     assert near[..., 2].mean() < -10
-    fallback = not bundled_takes_hints(server)   # README pictures of pins from the test model, for want of a real one
+    fallback = not bundled_takes_hints(server)  # README pictures of pins from the test model, for want of a real one
     if fallback:
         screenshot(page, "screenshot-pins.png")
     page.get_by_role("tab", name="How it works").click()
@@ -370,6 +401,7 @@ def scan_jpeg(path, width, height, seed=0):
     rng = np.random.default_rng(seed)
     small = gradient_photo(height // 16, width // 16, seed).mean(axis=2)
     import cv2
+
     grey = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
     grey = np.clip(grey * 255 + rng.normal(0, 6, (height, width)).astype(np.float32), 0, 255).astype(np.uint8)
     Image.fromarray(grey, "L").save(path, "JPEG", quality=88)
@@ -378,7 +410,7 @@ def scan_jpeg(path, width, height, seed=0):
 
 def test_a_40_mp_scan_goes_through_and_an_oversize_one_names_the_limit(server, browser, tmp_path):
     page = open_page(browser, server)
-    scan = scan_jpeg(tmp_path / "family-scan.jpg", 7300, 5480)   # 40.0 MP
+    scan = scan_jpeg(tmp_path / "family-scan.jpg", 7300, 5480)  # 40.0 MP
     with PeakRSS(server.proc.pid) as rss:
         start = time.monotonic()
         upload_photo(page, scan)
@@ -386,14 +418,16 @@ def test_a_40_mp_scan_goes_through_and_an_oversize_one_names_the_limit(server, b
         shown = time.monotonic() - start
         name, data = download(page, "Colorized PNG")
         total = time.monotonic() - start
-    print(f"\n[browser] 40 MP scan ({scan.stat().st_size / 1e6:.1f} MB JPEG): result shown in {shown:.1f} s, "
-          f"full-size PNG downloaded after {total:.1f} s; server peak RSS {rss.peak / 1024:.0f} MB "
-          f"(goal 900 MB)")
+    print(
+        f"\n[browser] 40 MP scan ({scan.stat().st_size / 1e6:.1f} MB JPEG): result shown in {shown:.1f} s, "
+        f"full-size PNG downloaded after {total:.1f} s; server peak RSS {rss.peak / 1024:.0f} MB "
+        f"(goal 900 MB)"
+    )
     image = Image.open(io.BytesIO(data))
     assert name == "family-scan_colorized.png" and image.size == (7300, 5480)
     del image, data
     huge = tmp_path / "too-big.jpg"
-    Image.new("L", (8200, 6200), 120).save(huge, "JPEG", quality=50)   # 50.8 MP
+    Image.new("L", (8200, 6200), 120).save(huge, "JPEG", quality=50)  # 50.8 MP
     upload_photo(page, huge)
     error = page.get_by_text("over the limit of 50 MP").first
     error.wait_for()
@@ -415,7 +449,7 @@ def test_video_tab_preview_cancel_playback_and_mp4_download(server, browser, tmp
     page.get_by_role("button", name="Remove clip").click()
     wait_idle(page)
 
-    long_clip = make_video(tmp_path / "long.mp4", w=320, h=240, frames=300, fps=15)   # 20 s: time to cancel
+    long_clip = make_video(tmp_path / "long.mp4", w=320, h=240, frames=300, fps=15)  # 20 s: time to cancel
     page.locator(".st-key-video input[type=file]").set_input_files(str(long_clip))
     page.get_by_text("320×240, 15 frames per second").wait_for()
     page.get_by_role("button", name="Colorize video").click()
@@ -434,8 +468,10 @@ def test_video_tab_preview_cancel_playback_and_mp4_download(server, browser, tmp
         page.get_by_role("button", name="Colorize video").click()
         page.locator("video").wait_for(state="visible")
         name, data = download(page, "Colorized video (MP4)")
-    print(f"\n[browser] server peak RSS during the video test: {rss.peak / 1024:.0f} MB "
-          f"(VmHWM since start {memory_kb(server.proc.pid, 'VmHWM') / 1024:.0f} MB)")
+    print(
+        f"\n[browser] server peak RSS during the video test: {rss.peak / 1024:.0f} MB "
+        f"(VmHWM since start {memory_kb(server.proc.pid, 'VmHWM') / 1024:.0f} MB)"
+    )
     assert name == "clip_colorized.mp4"
     codec, frame = video_info(data, tmp_path)
     assert codec.startswith("h264") and frame.shape == (120, 160, 3)
@@ -450,13 +486,13 @@ def test_eight_pages_at_once_each_get_their_own_photo(server, browser, tmp_path)
         path = tmp_path / f"page{i}.jpg"
         photos.append((path, grey_photo(path, h, w, seed=100 + i)))
         pages.append(open_page(browser, server, 1200, 900))
-    for page, (path, _) in zip(pages, photos):  # all eight uploads in flight together
+    for page, (path, _) in zip(pages, photos, strict=True):  # all eight uploads in flight together
         upload_photo(page, path)
     for page in pages:
         wait_for_result(page, default_vividness(server))
     # Downloads one after another once every page is idle: a deferred download's file is dropped by
     # Streamlit after two script runs of *any* session, so clicks racing other pages' runs can 404.
-    for i, (page, (path, grey)) in enumerate(zip(pages, photos)):
+    for i, (page, (_, grey)) in enumerate(zip(pages, photos, strict=True)):
         name, data = download(page, "Colorized PNG")
         image = Image.open(io.BytesIO(data))
         assert name == f"page{i}_colorized.png"
@@ -479,10 +515,10 @@ def test_readme_screenshots(server, browser, tmp_path):
     page.wait_for_timeout(800)
     page.get_by_text("Taking apart astronaut").scroll_into_view_if_needed()
     screenshot(page, "screenshot-teaching.png")
-    if bundled_takes_hints(server):   # colour pins in action, on the bundled model
+    if bundled_takes_hints(server):  # colour pins in action, on the bundled model
         page.get_by_role("tab", name="Photos").click()
         wait_for_result(page, default_vividness(server))
-        pin_colour(page, 0.42, 0.78, "#2a63c4")     # the suit, blue
+        pin_colour(page, 0.42, 0.78, "#2a63c4")  # the suit, blue
         page.wait_for_timeout(800)
         screenshot(page, "screenshot-pins.png")
         page.get_by_role("tab", name="How it works").click()

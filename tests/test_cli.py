@@ -1,4 +1,5 @@
 """The command line, run as users run it: `python -m colorize ...` in a subprocess, on the tiny model."""
+
 import json
 import os
 import pty
@@ -10,13 +11,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, gradient_photo
-from test_decode import (BAD_FILES, animated_gif, cmyk_jpeg, encoded, exif_rotated_jpeg, gray16_png, la_png,
-                         marker_side, noise_rgb8, palette_png_with_transparency, rgb16_png)
-from tiny_model import build_tiny_model
 from colorize import load_image
-from colorize.encode import to_uint8
-from colorize.lab import gray_rgb, lightness, rgb_to_lab
+from colorize.lab import gray_rgb, lightness, rgb_to_lab, to_uint8
+from conftest import ROOT, gradient_photo
+from test_decode import (
+    BAD_FILES,
+    animated_gif,
+    cmyk_jpeg,
+    encoded,
+    exif_rotated_jpeg,
+    gray16_png,
+    la_png,
+    marker_side,
+    noise_rgb8,
+    palette_png_with_transparency,
+    rgb16_png,
+)
+from tiny_model import build_tiny_model
 
 TIMEOUT = 120
 
@@ -28,8 +39,14 @@ def cli_env(models_root):
 
 
 def run_cli(args, models_root, cwd):
-    return subprocess.run([sys.executable, "-m", "colorize", *map(str, args)], cwd=cwd, env=cli_env(models_root),
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "colorize", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(models_root),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
 def grey_png(h, w, seed=0):
@@ -152,10 +169,11 @@ def test_output_into_the_input_folder_never_overwrites_an_input(tiny_model_dir, 
     (tmp_path / "b.jpg").write_bytes(b)
     proc = run_cli(["image", tmp_path, "-o", tmp_path], tiny_model_dir, tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert lines_naming(proc.stderr, "a.png") == [f"{tmp_path / 'a.png'}: output {tmp_path / 'a.png'} would overwrite "
-                                                  "an input; choose another -o folder"]
+    assert lines_naming(proc.stderr, "a.png") == [
+        f"{tmp_path / 'a.png'}: output {tmp_path / 'a.png'} would overwrite an input; choose another -o folder"
+    ]
     assert (tmp_path / "a.png").read_bytes() == a and (tmp_path / "b.jpg").read_bytes() == b
-    assert load_image(tmp_path / "b.png").size == (40, 30)      # the JPEG's output is a new file
+    assert load_image(tmp_path / "b.png").size == (40, 30)  # the JPEG's output is a new file
     assert stray_temp_files(tmp_path) == []
     single = run_cli(["image", tmp_path / "a.png", "-o", tmp_path / "a.png"], tiny_model_dir, tmp_path)
     assert single.returncode == 1 and "would overwrite an input" in single.stderr
@@ -168,9 +186,10 @@ def test_two_inputs_with_one_base_name_do_not_overwrite_each_other(tiny_model_di
     (tmp_path / "in" / "x.png").write_bytes(grey_png(30, 20))
     proc = run_cli(["image", "in", "-o", "out"], tiny_model_dir, tmp_path)
     assert proc.returncode == 1
-    assert lines_naming(proc.stderr, "x.png") == [f"in/x.png: output out/x.png is already written from in/x.jpg; "
-                                                  "colorize one of them separately"]
-    assert load_image(tmp_path / "out" / "x.png").size == (30, 20)   # from x.jpg, written once
+    assert lines_naming(proc.stderr, "x.png") == [
+        "in/x.png: output out/x.png is already written from in/x.jpg; colorize one of them separately"
+    ]
+    assert load_image(tmp_path / "out" / "x.png").size == (30, 20)  # from x.jpg, written once
 
 
 def test_output_folder_inside_input_folder_is_not_read_back(tiny_model_dir, tmp_path):
@@ -190,10 +209,12 @@ def test_single_file_formats_and_options(tiny_model_dir, tmp_path):
     assert Image.open(tmp_path / "result.jpg").format == "JPEG"
     proc = run_cli(["image", "in.png", "-o", "folder", "--format", "jpg", "--vividness", "0"], tiny_model_dir, tmp_path)
     assert proc.returncode == 0 and Image.open(tmp_path / "folder" / "in.jpg").format == "JPEG"
-    for args, words in [(["-o", "x.png", "--format", "jpg"], "x.png: the file name says PNG but --format says JPG"),
-                        (["-o", "o", "--vividness", "5"], "vividness: must be a number from 0 to 2"),
-                        (["-o", "o", "--model", "nope"], "nope: no such model"),
-                        (["-o", "o", "--max-pixels", "100"], "over the limit of 100 pixels")]:
+    for args, words in [
+        (["-o", "x.png", "--format", "jpg"], "x.png: the file name says PNG but --format says JPG"),
+        (["-o", "o", "--vividness", "5"], "vividness: must be a number from 0 to 2"),
+        (["-o", "o", "--model", "nope"], "nope: no such model"),
+        (["-o", "o", "--max-pixels", "100"], "over the limit of 100 pixels"),
+    ]:
         proc = run_cli(["image", "in.png", *args], tiny_model_dir, tmp_path)
         assert proc.returncode == 1, args
         assert words in proc.stderr and "Traceback" not in proc.stderr
@@ -211,7 +232,9 @@ def test_corrupted_model_is_one_line_naming_the_file(tmp_path):
     (tmp_path / "in.png").write_bytes(grey_png(16, 16))
     proc = run_cli(["image", "in.png", "-o", "out"], root, tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == f"{folder / 'model.onnx'}: model weights are corrupt (SHA-256 does not match model.json)"
+    assert (
+        proc.stderr.strip() == f"{folder / 'model.onnx'}: model weights are corrupt (SHA-256 does not match model.json)"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -227,8 +250,16 @@ def test_models_lists_metadata_and_unusable_folders(tiny_model_dir, tmp_path):
     proc = run_cli(["models"], root, tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     out = proc.stdout
-    for words in ("tiny-test", "checksum OK", "distribution over 5 a/b bins", "long side 64", "default vividness 1",
-                  "licence: test only", "trained on: none", "quality: colourfulness 31.5"):
+    for words in (
+        "tiny-test",
+        "checksum OK",
+        "distribution over 5 a/b bins",
+        "long side 64",
+        "default vividness 1",
+        "licence: test only",
+        "trained on: none",
+        "quality: colourfulness 31.5",
+    ):
         assert words in out, words
     assert f"unusable: {root / 'zz-broken' / 'model.json'}: model metadata is not valid JSON" in out
 
@@ -238,8 +269,13 @@ def test_progress_bar_on_a_terminal(tiny_model_dir, tmp_path):
         (tmp_path / f"p{i}.png").write_bytes(grey_png(16, 20, i))
     (tmp_path / "bad.jpg").write_bytes(b"")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "colorize", "image", str(tmp_path), "-o", str(tmp_path / "o")],
-                            cwd=tmp_path, env=cli_env(tiny_model_dir), stdout=subprocess.DEVNULL, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorize", "image", str(tmp_path), "-o", str(tmp_path / "o")],
+        cwd=tmp_path,
+        env=cli_env(tiny_model_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -254,4 +290,4 @@ def test_progress_bar_on_a_terminal(tiny_model_dir, tmp_path):
     assert proc.wait(timeout=TIMEOUT) == 1
     text = b"".join(chunks).decode()
     assert "colorizing [" in text and "4/4" in text and "#" * 28 in text
-    assert f"\r\x1b[K{tmp_path / 'bad.jpg'}: the file is empty (0 bytes)" in text   # the bar is wiped first
+    assert f"\r\x1b[K{tmp_path / 'bad.jpg'}: the file is empty (0 bytes)" in text  # the bar is wiped first

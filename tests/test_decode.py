@@ -2,6 +2,7 @@
 
 The image makers here are shared with test_cli.py: each builds a tiny file in memory.
 """
+
 import io
 import struct
 import zlib
@@ -86,14 +87,14 @@ def rgb16_png(h=12, w=10, alpha=False):
 def cmyk_jpeg(h=16, w=24):
     """Left half white (no ink), right half black (full K)."""
     cmyk = np.zeros((h, w, 4), np.uint8)
-    cmyk[:, w // 2:, 3] = 255
+    cmyk[:, w // 2 :, 3] = 255
     return encoded(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95)
 
 
 def la_png(h=12, w=16):
     lum = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))
     alpha = np.zeros((h, w), np.uint8)
-    alpha[:, w // 2:] = 255
+    alpha[:, w // 2 :] = 255
     return encoded(Image.fromarray(np.dstack([lum, alpha]), "LA"), "PNG"), lum, alpha
 
 
@@ -101,7 +102,7 @@ def palette_png_with_transparency(h=12, w=16):
     """Palette PNG whose index 0 is fully transparent (the top half)."""
     idx = np.ones((h, w), np.uint8)
     idx[: h // 2] = 0
-    idx[:, w // 2:] += 1
+    idx[:, w // 2 :] += 1
     im = Image.fromarray(idx, "P")
     im.putpalette([0, 0, 0, 90, 90, 90, 200, 200, 200] + [0] * (256 * 3 - 9))
     return encoded(im, "PNG", transparency=0), idx
@@ -133,7 +134,12 @@ def exif_block(orientation):
 
 def marker_side(gray):
     """Which edge of a 2-D image holds the bright marker: 'top', 'bottom', 'left' or 'right'."""
-    edges = {"top": gray[:3].mean(), "bottom": gray[-3:].mean(), "left": gray[:, :3].mean(), "right": gray[:, -3:].mean()}
+    edges = {
+        "top": gray[:3].mean(),
+        "bottom": gray[-3:].mean(),
+        "left": gray[:, :3].mean(),
+        "right": gray[:, -3:].mean(),
+    }
     return max(edges, key=edges.get)
 
 
@@ -245,9 +251,12 @@ def test_gray_and_bilevel_become_neutral_rgb():
     for im in (Image.fromarray(g, "L"), Image.fromarray(g > 127)):
         photo = load_image("g.png", encoded(im, "PNG"))
         assert photo.rgb.shape == (8, 8, 3)
-        assert np.array_equal(photo.rgb[..., 0], photo.rgb[..., 1]) and np.array_equal(photo.rgb[..., 1], photo.rgb[..., 2])
-    np.testing.assert_allclose(load_image("g.png", encoded(Image.fromarray(g, "L"), "PNG")).rgb[..., 0], g / 255.0,
-                               atol=1e-6)
+        assert np.array_equal(photo.rgb[..., 0], photo.rgb[..., 1]) and np.array_equal(
+            photo.rgb[..., 1], photo.rgb[..., 2]
+        )
+    np.testing.assert_allclose(
+        load_image("g.png", encoded(Image.fromarray(g, "L"), "PNG")).rgb[..., 0], g / 255.0, atol=1e-6
+    )
 
 
 def test_16bit_gray_png_keeps_16_bits():
@@ -278,8 +287,8 @@ def test_truncated_16bit_png_is_refused():
 def test_cmyk_jpeg_becomes_rgb():
     photo = load_image("cmyk.jpg", cmyk_jpeg())
     assert photo.rgb.shape == (16, 24, 3)
-    assert photo.rgb[:, :10].mean() > 0.9    # no ink: white
-    assert photo.rgb[:, 14:].mean() < 0.1    # full black ink
+    assert photo.rgb[:, :10].mean() > 0.9  # no ink: white
+    assert photo.rgb[:, 14:].mean() < 0.1  # full black ink
 
 
 def test_la_png_keeps_alpha_aside():
@@ -301,7 +310,7 @@ def test_palette_png_transparency_becomes_alpha():
 def test_animated_gif_uses_first_frame_and_says_so():
     photo = load_image("anim.gif", animated_gif(frames=3))
     assert photo.note == "first frame of 3 used"
-    assert abs(photo.rgb.mean() - 40 / 255) < 0.02   # first frame is the darkest
+    assert abs(photo.rgb.mean() - 40 / 255) < 0.02  # first frame is the darkest
 
 
 @pytest.mark.parametrize("orientation,side", [(1, "left"), (3, "right"), (6, "top"), (8, "bottom")])
@@ -344,3 +353,77 @@ def test_multi_picture_camera_jpeg_is_just_a_photo():
     photo = load_image("stereo.jpg", encoded(views[0], "MPO", save_all=True, append_images=views[1:]))
     assert photo.size == (10, 8) and photo.note == ""
     assert photo.rgb[..., 0].mean() > 0.9 and photo.rgb[..., 2].mean() < 0.1
+
+
+# ---------------------------------------------------------------- black and white as one plane
+
+
+def old_float_rgb(grey, scale):
+    """What the decoder used to return for a grey image: float32 RGB, R = G = B = grey / scale."""
+    g = grey.astype(np.float32)
+    g *= np.float32(1.0 / scale)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def grey_scan(h, w, seed=3):
+    """A generated black-and-white 'scan': smooth shapes and grain, uint8."""
+    rng = np.random.default_rng(seed)
+    small = rng.random((h // 8 + 2, w // 8 + 2)).astype(np.float32)
+    g = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * 200 + 30 + rng.normal(0, 6, (h, w))
+    return np.clip(g, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("saved_as", ["L-png", "L-jpeg", "RGB-png", "RGB-jpeg", "I16-png", "RGB16-png"])
+def test_black_and_white_is_decoded_as_one_plane_with_the_same_values(saved_as):
+    g8 = grey_scan(60, 90)
+    g16 = g8.astype(np.uint16) * 257 + 3
+    if saved_as == "I16-png":
+        data, grey, scale = cv2.imencode(".png", g16)[1].tobytes(), g16, 65535.0
+    elif saved_as == "RGB16-png":  # 16-bit colour PNG whose channels are equal
+        data, grey, scale = cv2.imencode(".png", np.repeat(g16[..., None], 3, axis=2))[1].tobytes(), g16, 65535.0
+    else:
+        mode, fmt = saved_as.split("-")
+        im = Image.fromarray(g8, "L").convert(mode)
+        data = encoded(im, fmt.upper(), **({"quality": 90} if fmt == "jpeg" else {}))
+        grey = np.asarray(Image.open(io.BytesIO(data)).convert("L")) if fmt == "jpeg" else g8
+        scale = 255.0
+    photo = load_image("scan." + saved_as.split("-")[1], data)
+    assert photo.is_grey and photo.pixels.shape == (60, 90) and photo.size == (90, 60)
+    assert photo.pixels.dtype == (np.uint16 if scale == 65535.0 else np.uint8)
+    np.testing.assert_array_equal(photo.pixels, grey)
+    np.testing.assert_array_equal(photo.rgb, old_float_rgb(grey, scale))  # photo.rgb: exactly as before
+
+
+def test_colour_keeps_three_channels_at_its_own_depth():
+    rgb8 = noise_rgb8(20, 30)
+    rgb8[5, 7] = (90, 90, 90)  # one grey pixel does not make a grey photo
+    photo = load_image("c.png", encoded(Image.fromarray(rgb8), "PNG"))
+    assert not photo.is_grey and photo.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(photo.pixels, rgb8)
+    nearly = np.repeat(grey_scan(20, 30)[..., None], 3, axis=2)
+    nearly[-1, -1, 2] ^= 1  # channels equal but for one bit of one pixel, in the last strip
+    assert load_image("n.png", encoded(Image.fromarray(nearly), "PNG")).pixels.shape == (20, 30, 3)
+
+
+def test_lightness_of_the_pixels_equals_that_of_the_float_rgb_strip_by_strip(monkeypatch):
+    from colorize import strips
+    from colorize.lab import lightness
+
+    monkeypatch.setattr(strips, "STRIP_PIXELS", 500)  # many strips on a small image
+    for data in (
+        encoded(Image.fromarray(grey_scan(70, 50), "L"), "PNG"),
+        gray16_png(70, 50)[0],
+        encoded(Image.fromarray(noise_rgb8(70, 50)), "PNG"),
+        rgb16_png(70, 50)[0],
+    ):
+        photo = load_image("x.png", data)
+        np.testing.assert_array_equal(lightness(photo.pixels), lightness(photo.rgb))
+
+
+def test_grey_scan_rotated_by_exif_stays_one_plane():
+    g = grey_scan(20, 40)
+    g[:, :4] = 0  # a dark band on the left, as marked_landscape
+    data = encoded(Image.fromarray(g, "L"), "JPEG", quality=95, exif=exif_block(6))
+    photo = load_image("rot.jpg", data)
+    assert photo.is_grey and photo.pixels.shape == (40, 20)
+    assert photo.pixels[:4].mean() < 40 and photo.pixels[-4:].mean() > 60  # the band is now at the top

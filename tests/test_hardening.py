@@ -7,7 +7,9 @@ silently wrong, or be left behind. Every file here is made by the test itself.
 4. metadata: the original's dates and dpi carried into PNG, JPEG and TIFF outputs
 5. leftovers: SIGTERM / SIGHUP clean up like Ctrl-C; zip entry and display names made safe
 """
+
 import io
+import itertools
 import os
 import re
 import signal
@@ -25,14 +27,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from conftest import ROOT
-from test_decode import encoded, noise_rgb8
 from colorize import ColorizeError, load_image, results
 from colorize.decode import PhotoMeta, image_size
 from colorize.encode import encode_image
 from colorize.precheck import MAX_JPEG_SCANS
 from colorize.video import VideoLimits, colorize_video, probe_video
 from colorize.videoio import parse_probe
+from conftest import ROOT
+from test_decode import encoded, noise_rgb8
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -46,17 +48,20 @@ def one_line_error(excinfo, name, words):
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Any attempt to decode pixels fails the test: refusals must come before decoding."""
+
     def refuse(self, *a, **k):
         raise AssertionError("pixels were decoded")
+
     monkeypatch.setattr("PIL.ImageFile.ImageFile.load", refuse)
 
 
 # ------------------------------------------------------------------ JPEG byte-stream surgery
 
+
 def scans_of(jpeg):
     """[(start, end)] of each scan (SOS segment + its entropy-coded data) in a JPEG."""
     starts = [m.start() for m in re.finditer(rb"\xff\xda", jpeg)]
-    return list(zip(starts, starts[1:] + [len(jpeg) - 2]))
+    return list(itertools.pairwise([*starts, len(jpeg) - 2]))
 
 
 def progressive_jpeg(h, w, grey=False, **kw):
@@ -78,11 +83,12 @@ def with_header_size(jpeg, width, height):
     """The JPEG with its start-of-frame saying width x height (the data stays as it was)."""
     data = bytearray(jpeg)
     sof = re.search(rb"\xff[\xc0-\xc2]", data).start()
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
 # ------------------------------------------------------------------ 1. cost
+
 
 def test_progressive_jpeg_with_thousands_of_scans_is_refused_before_decoding(no_decoding):
     base = progressive_jpeg(2990, 4000, subsampling=0)
@@ -124,7 +130,7 @@ def test_png_of_a_million_tiny_chunks_is_refused_before_pillow_reads_them(no_dec
 
 def test_gif_of_tiny_sub_blocks_is_refused(no_decoding):
     gif = encoded(Image.new("P", (4, 4)), "GIF")
-    comment = b"\x21\xfe" + b"\x01x" * 200_000 + b"\x00"   # a comment in 1-byte sub-blocks
+    comment = b"\x21\xfe" + b"\x01x" * 200_000 + b"\x00"  # a comment in 1-byte sub-blocks
     data = gif[:-1] + comment + gif[-1:]
     with pytest.raises(ColorizeError) as e:
         load_image("blocks.gif", data)
@@ -135,7 +141,7 @@ def many_page_tiff(pages):
     """A 1x1 grey TIFF followed by `pages` more one-pixel pages (Pillow counts them quadratically)."""
     data = bytearray(encoded(Image.new("L", (1, 1), 200), "TIFF"))
     first = struct.unpack("<I", data[4:8])[0]
-    tags = struct.unpack("<H", data[first:first + 2])[0]
+    tags = struct.unpack("<H", data[first : first + 2])[0]
     struct.pack_into("<I", data, first + 2 + 12 * tags, len(data))
     entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (262, 3, 1, 1), (273, 4, 1, 8), (279, 4, 1, 1)]
     for i in range(pages):
@@ -148,6 +154,7 @@ def many_page_tiff(pages):
 def test_tiff_pages_are_counted_without_pillow_walking_them_all(monkeypatch):
     def slow(self):
         raise AssertionError("Pillow's n_frames walks every page (50,000 pages: 25 s)")
+
     monkeypatch.setattr("PIL.TiffImagePlugin.TiffImageFile.n_frames", property(slow))
     photo = load_image("pages.tif", many_page_tiff(5000))
     assert photo.size == (1, 1) and abs(photo.rgb.mean() - 200 / 255) < 1e-6
@@ -156,9 +163,18 @@ def test_tiff_pages_are_counted_without_pillow_walking_them_all(monkeypatch):
 
 
 def test_pillow_process_wide_bomb_limit_is_left_alone(monkeypatch):
-    fresh = subprocess.run([sys.executable, "-c", "from PIL import Image; a = Image.MAX_IMAGE_PIXELS; "
-                            "import colorize, colorize.decode, colorize.results; print(a == Image.MAX_IMAGE_PIXELS)"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    fresh = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from PIL import Image; a = Image.MAX_IMAGE_PIXELS; "
+            "import colorize, colorize.decode, colorize.results; print(a == Image.MAX_IMAGE_PIXELS)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert fresh.stdout.strip() == "True", fresh.stderr
     # Our own limit decides, whatever Pillow's is set to
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
@@ -208,6 +224,7 @@ def test_a_slow_decode_does_not_hold_up_downloads_or_other_decodes(tiny_model):
 
 # ------------------------------------------------------------------ 2. video probing
 
+
 def ffmpeg(*args):
     subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", *map(str, args), "-y"], check=True)
 
@@ -215,9 +232,11 @@ def ffmpeg(*args):
 ROTATION_TITLE = "displaymatrix: rotation of -90.00 degrees"
 DURATION_TITLE = "Duration: 00:00:01.00"
 # A tag *name* with line breaks, written so that ffmpeg's listing shows lines of its own
-FORGED_LINES = ("x\n  Duration: 00:00:01.00, start: 0.000000, bitrate: 1 kb/s\n"
-                "  Stream #0:0: Video: h264, yuv420p, 48x64, 50 fps, 50 tbr\n"
-                "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n")
+FORGED_LINES = (
+    "x\n  Duration: 00:00:01.00, start: 0.000000, bitrate: 1 kb/s\n"
+    "  Stream #0:0: Video: h264, yuv420p, 48x64, 50 fps, 50 tbr\n"
+    "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -225,14 +244,30 @@ def titled_clips(tmp_path_factory):
     """2.4 s, 64x48, 25 fps clips whose titles and tags read like ffmpeg's own lines."""
     d = tmp_path_factory.mktemp("titled")
     source = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2.4"]
-    titles = ["-metadata", f"title={DURATION_TITLE}", "-metadata:s:v:0", f"title={ROTATION_TITLE}",
-              "-metadata", f"comment={ROTATION_TITLE}\n{DURATION_TITLE}"]
+    titles = [
+        "-metadata",
+        f"title={DURATION_TITLE}",
+        "-metadata:s:v:0",
+        f"title={ROTATION_TITLE}",
+        "-metadata",
+        f"comment={ROTATION_TITLE}\n{DURATION_TITLE}",
+    ]
     clips = {"titled.mp4": d / "titled.mp4", "titled.mkv": d / "titled.mkv", "forged.mp4": d / "forged.mp4"}
     ffmpeg(*source, *titles, "-c:v", "libx264", "-pix_fmt", "yuv420p", clips["titled.mp4"])
     ffmpeg(*source, *titles, "-c:v", "libx264", "-pix_fmt", "yuv420p", clips["titled.mkv"])
     # MP4 keeps free-form tag names as they are: ffmpeg's listing then shows the forged lines as its own
-    ffmpeg(*source, "-metadata", f"{FORGED_LINES}=1", "-movflags", "use_metadata_tags",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", clips["forged.mp4"])
+    ffmpeg(
+        *source,
+        "-metadata",
+        f"{FORGED_LINES}=1",
+        "-movflags",
+        "use_metadata_tags",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        clips["forged.mp4"],
+    )
     return clips
 
 
@@ -260,10 +295,28 @@ def test_titled_clip_comes_out_with_its_own_size_and_frames(titled_clips, tiny_m
     colorize_video(titled_clips["forged.mp4"], out, tiny_model)
     info = probe_video(out)
     assert (info.width, info.height, info.frames) == (64, 48, 60)
-    raw = subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt",
-                          "gray", "pipe:1"], capture_output=True, check=True).stdout
-    src = subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(titled_clips["forged.mp4"]), "-f",
-                          "rawvideo", "-pix_fmt", "gray", "pipe:1"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    src = subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(titled_clips["forged.mp4"]),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "pipe:1",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     frames = np.frombuffer(raw, np.uint8).reshape(-1, 48, 64).astype(float)
     source = np.frombuffer(src, np.uint8).reshape(-1, 48, 64).astype(float)
     assert len(frames) == len(source) == 60
@@ -273,13 +326,15 @@ def test_titled_clip_comes_out_with_its_own_size_and_frames(titled_clips, tiny_m
 
 def test_probe_stops_reading_a_file_of_countless_packets(titled_clips, monkeypatch):
     from colorize import videoio
+
     monkeypatch.setattr(videoio, "MAX_PROBE_PACKETS", 50)  # the clip has 60 frames
     with pytest.raises(ColorizeError) as e:
         probe_video(titled_clips["titled.mp4"])
     one_line_error(e, str(titled_clips["titled.mp4"]), "has more than 50 packets")
 
 
-CRC = """#tb 0: 1/12800
+CRC = (
+    """#tb 0: 1/12800
 #media_type 0: video
 #codec_id 0: h264
 #dimensions 0: 64x48
@@ -289,7 +344,10 @@ CRC = """#tb 0: 1/12800
 #codec_id 1: rawvideo
 #dimensions 1: 64x48
 #sar 1: 1/1
-""" + "".join(f"0, {512 * i}, {512 * i}, 512, 100, 0x0\n" for i in range(60)) + "1, 0, 0, 1, 4608, 0x0\n"
+"""
+    + "".join(f"0, {512 * i}, {512 * i}, 512, 100, 0x0\n" for i in range(60))
+    + "1, 0, 0, 1, 4608, 0x0\n"
+)
 
 LOG = """Input #0, matroska,webm, from 'file:/x.mkv':
   Metadata:
@@ -317,6 +375,7 @@ def test_probe_takes_sizes_and_times_from_the_data_only():
 
 
 # ------------------------------------------------------------------ 3. silent wrong output
+
 
 def float_tiff(values):
     return encoded(Image.fromarray(np.asarray(values, np.float32), "F"), "TIFF")
@@ -359,24 +418,43 @@ def _s15(x):
 def icc_profile(space="GRAY", gamma=1.0, name="Linear"):
     def tag_xyz(x, y, z):
         return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
     text = name.encode() + b"\0"
-    tags = [(b"desc", b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4 + 4 + 2 + 1 + 67)),
-            (b"cprt", b"text" + bytes(4) + b"public domain\0"), (b"wtpt", tag_xyz(0.9642, 1.0, 0.8249))]
+    tags = [
+        (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4 + 4 + 2 + 1 + 67)),
+        (b"cprt", b"text" + bytes(4) + b"public domain\0"),
+        (b"wtpt", tag_xyz(0.9642, 1.0, 0.8249)),
+    ]
     curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256)) + bytes(2)
     if space == "GRAY":
         tags.append((b"kTRC", curve))
     else:
-        primaries = {b"rXYZ": (0.4361, 0.2225, 0.0139), b"gXYZ": (0.3851, 0.7169, 0.0971),
-                     b"bXYZ": (0.1431, 0.0606, 0.7141)}
+        primaries = {
+            b"rXYZ": (0.4361, 0.2225, 0.0139),
+            b"gXYZ": (0.3851, 0.7169, 0.0971),
+            b"bXYZ": (0.1431, 0.0606, 0.7141),
+        }
         tags += [(k, tag_xyz(*v)) for k, v in primaries.items()] + [(k, curve) for k in (b"rTRC", b"gTRC", b"bTRC")]
     offset, table, body = 128 + 4 + 12 * len(tags), struct.pack(">I", len(tags)), b""
     for sig, data in tags:
         data += bytes(-len(data) % 4)
         table += sig + struct.pack(">II", offset + len(body), len(data))
         body += data
-    header = struct.pack(">I", offset + len(body)) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntr" + \
-        (b"GRAY" if space == "GRAY" else b"RGB ") + b"XYZ " + bytes(12) + b"acsp" + bytes(28) + \
-        _s15(0.9642) + _s15(1.0) + _s15(0.8249) + bytes(48)
+    header = (
+        struct.pack(">I", offset + len(body))
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntr"
+        + (b"GRAY" if space == "GRAY" else b"RGB ")
+        + b"XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)
+        + _s15(0.9642)
+        + _s15(1.0)
+        + _s15(0.8249)
+        + bytes(48)
+    )
     return header + table + body
 
 
@@ -391,7 +469,7 @@ LINEAR_RAMP = np.tile(np.arange(256, dtype=np.uint8), (4, 1))
 @pytest.mark.parametrize("kind", ["grey PNG", "grey JPEG", "RGB JPEG", "RGBA PNG", "16-bit grey PNG"])
 def test_photos_with_a_linear_profile_are_converted_to_srgb(kind):
     if kind == "16-bit grey PNG":
-        im, ramp = Image.fromarray((LINEAR_RAMP.astype(np.uint16) * 257)), LINEAR_RAMP / 255
+        im, ramp = Image.fromarray(LINEAR_RAMP.astype(np.uint16) * 257), LINEAR_RAMP / 255
         im = im.convert("I;16")
     elif kind.startswith("grey"):
         im, ramp = Image.fromarray(LINEAR_RAMP, "L"), LINEAR_RAMP / 255
@@ -456,6 +534,7 @@ def test_every_output_carries_the_srgb_profile(fmt, alpha):
 
 # ------------------------------------------------------------------ 4. metadata
 
+
 def dated_jpeg(dpi=(300, 300)):
     exif = Image.Exif()
     exif[0x0132] = "2001:02:03 04:05:06"
@@ -506,10 +585,18 @@ def test_page_downloads_keep_the_date(tiny_model):
 def test_cli_writes_tiff_keeping_the_date(tiny_model_dir, tmp_path):
     src = tmp_path / "scan.jpg"
     src.write_bytes(dated_jpeg())  # 30x20 stored sideways: 20x30 upright
-    for args, out in ((["-o", tmp_path / "one.tif"], tmp_path / "one.tif"),
-                      (["-o", tmp_path / "out", "--format", "tiff"], tmp_path / "out" / "scan.tif")):
-        proc = subprocess.run([sys.executable, "-m", "colorize", "image", str(src), *map(str, args)], cwd=tmp_path,
-                              env=cli_env(tiny_model_dir), capture_output=True, text=True, timeout=120)
+    for args, out in (
+        (["-o", tmp_path / "one.tif"], tmp_path / "one.tif"),
+        (["-o", tmp_path / "out", "--format", "tiff"], tmp_path / "out" / "scan.tif"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "colorize", "image", str(src), *map(str, args)],
+            cwd=tmp_path,
+            env=cli_env(tiny_model_dir),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         back = Image.open(out)
         assert back.format == "TIFF" and back.size == (20, 30)
@@ -523,6 +610,7 @@ def test_encode_image_keeps_its_old_signature():
 
 
 # ------------------------------------------------------------------ 5. leftovers: signals
+
 
 def cli_env(models_root):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COLORIZE"))}
@@ -549,9 +637,25 @@ def ffmpeg_processes_writing(folder):
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("long") / "long.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=60", "-f", "lavfi", "-i",
-           "sine=duration=60", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-           path)
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=25:duration=60",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=60",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        path,
+    )
     return path
 
 
@@ -569,9 +673,14 @@ def wait_for(condition, timeout=60):
 def test_video_stopped_by_a_signal_leaves_nothing(long_clip, tiny_model_dir, tmp_path, sig):
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "colorize", "video", str(long_clip), "-o", str(out / "x.mp4")],
-                            cwd=tmp_path, env=cli_env(tiny_model_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorize", "video", str(long_clip), "-o", str(out / "x.mp4")],
+        cwd=tmp_path,
+        env=cli_env(tiny_model_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert wait_for(lambda: leftovers(out) or proc.poll() is not None), "no temporary file appeared"
         time.sleep(0.5)  # well into the clip (60 s of video: far from finished)
@@ -595,12 +704,18 @@ def test_image_batch_stopped_by_sigterm_leaves_no_partial_file(tiny_model_dir, t
     big = png_photo(1500, 2000)
     for i in range(60):
         (src / f"p{i:02d}.png").write_bytes(big)
-    proc = subprocess.Popen([sys.executable, "-m", "colorize", "image", str(src), "-o", str(out), "--workers", "1"],
-                            cwd=tmp_path, env=cli_env(tiny_model_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorize", "image", str(src), "-o", str(out), "--workers", "1"],
+        cwd=tmp_path,
+        env=cli_env(tiny_model_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert wait_for(lambda: out.is_dir() and any(p.suffix == ".png" for p in out.iterdir())
-                        or proc.poll() is not None)
+        assert wait_for(
+            lambda: out.is_dir() and any(p.suffix == ".png" for p in out.iterdir()) or proc.poll() is not None
+        )
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -616,9 +731,19 @@ def test_image_batch_stopped_by_sigterm_leaves_no_partial_file(tiny_model_dir, t
 
 # ------------------------------------------------------------------ 5. leftovers: names
 
-HOSTILE_NAMES = ["holiday<1>:\"draft\"|?*.png", "photo\u202egnp.exe", "a\u2066b\u2069c\u200e\u200f\u061c.png",
-                 "x" * 300 + ".png", "tab\tand\nnewline.png", "CON.png", "../../etc/passwd", "\ufeffbom.png",
-                 "zero\u200bwidth.png", "ends with dots....png", ""]
+HOSTILE_NAMES = [
+    'holiday<1>:"draft"|?*.png',
+    "photo\u202egnp.exe",
+    "a\u2066b\u2069c\u200e\u200f\u061c.png",
+    "x" * 300 + ".png",
+    "tab\tand\nnewline.png",
+    "CON.png",
+    "../../etc/passwd",
+    "\ufeffbom.png",
+    "zero\u200bwidth.png",
+    "ends with dots....png",
+    "",
+]
 WINDOWS_ILLEGAL = set('<>:"/\\|?*')
 
 

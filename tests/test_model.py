@@ -1,16 +1,19 @@
 """The model contract: loader errors in one line, vividness, batching, thread safety, and the bundled model."""
+
+import itertools
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from conftest import BUNDLED, gradient_photo
-from tiny_model import BINS, build_tiny_model
 from colorize import ColorizeError, ColorModel, colorize, list_models, load_default_model
 from colorize.lab import rgb_to_lab
 from colorize.model import read_info, vividness_params
 from colorize.pipeline import predict, predict_L
+from conftest import BUNDLED, gradient_photo
+from tiny_model import BINS, build_tiny_model
 
 
 def one_line_naming(excinfo, path, words):
@@ -51,23 +54,27 @@ def test_missing_metadata(tmp_path):
     loading_fails(folder, folder / "model.json", "model metadata is missing")
 
 
-@pytest.mark.parametrize("text,words", [("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object"),
-                                        ("", "not valid JSON")])
+@pytest.mark.parametrize(
+    "text,words", [("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object"), ("", "not valid JSON")]
+)
 def test_invalid_metadata(tmp_path, text, words):
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.json").write_text(text)
     loading_fails(folder, folder / "model.json", words)
 
 
-@pytest.mark.parametrize("change,words", [
-    ({"sha256": None}, "lacks sha256"),
-    ({"input": {"multiple": 32}}, "lacks 'long_side'"),
-    ({"input": "256"}, "wrong type"),
-    ({"output": {"kind": "rgb"}}, "unknown output kind"),
-    ({"output": {"kind": "ab_logits", "bins": [1, 2, 3]}}, "output.bins"),
-    ({"vividness": {"default": 7}}, "vividness.default"),
-    ({"sha256": "abc"}, "64 hex digits"),
-])
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        ({"sha256": None}, "lacks sha256"),
+        ({"input": {"multiple": 32}}, "lacks 'long_side'"),
+        ({"input": "256"}, "wrong type"),
+        ({"output": {"kind": "rgb"}}, "unknown output kind"),
+        ({"output": {"kind": "ab_logits", "bins": [1, 2, 3]}}, "output.bins"),
+        ({"vividness": {"default": 7}}, "vividness.default"),
+        ({"sha256": "abc"}, "64 hex digits"),
+    ],
+)
 def test_incomplete_or_wrong_metadata(tmp_path, change, words):
     folder = build_tiny_model(tmp_path / "m")
     edit_meta(folder, **change)
@@ -90,6 +97,7 @@ def test_corrupted_weights_fail_the_checksum(tmp_path):
 
 def test_garbage_weights_with_matching_checksum_cannot_be_loaded(tmp_path):
     import hashlib
+
     folder = build_tiny_model(tmp_path / "m")
     (folder / "model.onnx").write_bytes(b"definitely not a protobuf" * 10)
     edit_meta(folder, sha256=hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest())
@@ -161,7 +169,7 @@ def test_vividness_zero_is_the_distribution_mean(tiny_model):
 def test_higher_vividness_gives_more_chroma(tiny_model):
     raw = np.random.default_rng(1).normal(0, 2, (1, len(BINS), 8, 8)).astype(np.float32)
     chroma = [float(np.hypot(*tiny_model.to_ab(raw, v)[0]).mean()) for v in (0, 0.5, 1, 1.5, 2)]
-    assert all(b > a + 0.5 for a, b in zip(chroma, chroma[1:])), chroma
+    assert all(b > a + 0.5 for a, b in itertools.pairwise(chroma)), chroma
 
 
 def test_prior_correction_divides_out_rebalancing_weights(tmp_path):
@@ -216,7 +224,7 @@ def test_several_images_go_through_one_run_call(tiny_model):
     preds = predict_L(counting, Ls)
     assert len(counting.calls) == 1 and counting.calls[0][0] == 4
     single = [predict_L(tiny_model, [L])[0].raw for L in Ls]
-    for p, s in zip(preds, single):
+    for p, s in zip(preds, single, strict=True):
         np.testing.assert_allclose(p.raw, s, atol=1e-5)
 
 
@@ -231,30 +239,24 @@ def test_images_of_different_shapes_are_grouped_by_network_size(tiny_model):
 
 def colorize_in_threads(model, photos, threads=4):
     results = [None] * len(photos)
-    errors = []
     start = threading.Barrier(threads)
 
     def work(k):
-        try:
-            start.wait()
-            for i in range(k, len(photos), threads):
-                results[i] = colorize(model, photos[i])
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        start.wait()
+        for i in range(k, len(photos), threads):
+            results[i] = colorize(model, photos[i])
 
-    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert not errors, errors
+    with ThreadPoolExecutor(threads) as pool:
+        runs = [pool.submit(work, k) for k in range(threads)]
+    for run in runs:
+        run.result()  # a thread's exception is raised here
     return results
 
 
 def test_threads_sharing_one_model_match_sequential_results(tiny_model):
     photos = [gradient_photo(40 + 8 * i, 56 + 4 * i, seed=i) for i in range(8)]
     sequential = [colorize(tiny_model, p) for p in photos]
-    for got, want in zip(colorize_in_threads(tiny_model, photos), sequential):
+    for got, want in zip(colorize_in_threads(tiny_model, photos), sequential, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
@@ -282,5 +284,5 @@ def test_bundled_model_loads_and_runs(bundled_model):
 def test_bundled_model_colorizes_in_threads_like_sequentially(bundled_model):
     photos = [gradient_photo(60, 80, seed=i) for i in range(4)]
     sequential = [colorize(bundled_model, p) for p in photos]
-    for got, want in zip(colorize_in_threads(bundled_model, photos, threads=2), sequential):
+    for got, want in zip(colorize_in_threads(bundled_model, photos, threads=2), sequential, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-4)

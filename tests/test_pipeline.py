@@ -1,4 +1,5 @@
 """decode -> Lab -> model -> upsample -> recombine -> encode: each stage and the whole chain."""
+
 import io
 import os
 import stat
@@ -8,15 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import gradient_photo
-from test_decode import animated_gif, encoded, exif_rotated_jpeg, gray16_png, marker_side, palette_png_with_transparency
-from colorize import ColorizeError, colorize, encode_image, load_image, predict, render, write_atomic
+from colorize import ColorizeError, atomic, colorize, encode_image, load_image, predict, render, strips, write_atomic
 from colorize import encode as encode_module
-from colorize import strips
-from colorize.encode import to_uint8
-from colorize.lab import gray_rgb, lab_to_rgb, lightness, recombine, recombine_strip, rgb_to_lab
+from colorize.lab import gray_rgb, lab_to_rgb, lightness, recombine, recombine_strip, rgb_to_lab, to_uint8
 from colorize.pipeline import predict_L, render_ab
 from colorize.upsample import Upsampler, upsample_ab
+from conftest import gradient_photo
+from test_decode import animated_gif, encoded, exif_rotated_jpeg, gray16_png, marker_side, palette_png_with_transparency
 
 
 def chroma(rgb):
@@ -34,7 +33,7 @@ def roundtrip(rgb, alpha=None, fmt="png"):
 
 def test_lab_roundtrip_is_float_exact():
     rgb = gradient_photo(32, 32)
-    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=3e-3)   # 8-bit Lab would be ~10x worse
+    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=3e-3)  # 8-bit Lab would be ~10x worse
     L = rgb_to_lab(rgb)[..., 0]
     assert L.dtype == np.float32 and 0 <= L.min() and L.max() <= 100
     np.testing.assert_allclose(lightness(gray_rgb(L)), L, atol=0.3)
@@ -44,9 +43,9 @@ def test_lab_roundtrip_is_float_exact():
 def test_recombine_keeps_lightness_even_for_impossible_colours():
     rng = np.random.default_rng(0)
     L = rng.uniform(0, 100, (40, 50)).astype(np.float32)
-    ab = rng.uniform(-120, 120, (40, 50, 2)).astype(np.float32)   # mostly outside sRGB
+    ab = rng.uniform(-120, 120, (40, 50, 2)).astype(np.float32)  # mostly outside sRGB
     naive = lab_to_rgb(np.dstack([L, ab]))
-    assert np.percentile(np.abs(lightness(naive) - L), 90) > 5     # clipping alone would lose L
+    assert np.percentile(np.abs(lightness(naive) - L), 90) > 5  # clipping alone would lose L
     out = recombine(L, ab)
     assert out.shape == (40, 50, 3) and out.dtype == np.float32
     assert np.abs(lightness(out) - L).max() <= 0.51
@@ -64,7 +63,7 @@ def test_recombine_keeps_nearly_the_most_chroma_that_fits_and_the_hue():
     ab = np.array([[[90, 60], [-90, 80], [60, -100], [-60, 90]]], np.float32)
     out = recombine(L, ab)
     got = rgb_to_lab(out)[0]
-    for i in range(4):   # brute force: the largest scale of (a, b) that sRGB shows faithfully
+    for i in range(4):  # brute force: the largest scale of (a, b) that sRGB shows faithfully
         best = 0.0
         for s in np.linspace(0, 1, 201):
             want = np.array([[[L[0, i], *(ab[0, i] * s)]]], np.float32)
@@ -103,9 +102,9 @@ def test_guided_upsampling_bleeds_less_colour_across_an_edge_than_bilinear(blur)
         up = upsample_ab(ab_low, L, method)
         assert up.shape == (128, 128, 2)
         c = np.hypot(up[..., 0], up[..., 1])
-        leak[method] = float(c[:, edge:edge + 8].mean())            # bright side: should be grey
-        assert abs(float(c[:, edge - 8:edge].mean()) - 50) < 12      # dark side keeps its colour
-        assert float(c[:, edge + 16:].mean()) < 0.5                 # far from the edge: no change
+        leak[method] = float(c[:, edge : edge + 8].mean())  # bright side: should be grey
+        assert abs(float(c[:, edge - 8 : edge].mean()) - 50) < 12  # dark side keeps its colour
+        assert float(c[:, edge + 16 :].mean()) < 0.5  # far from the edge: no change
     assert leak["guided"] < 0.6 * leak["bilinear"], leak
 
 
@@ -131,9 +130,14 @@ def few_row_strips(monkeypatch, height, width, rows=5):
 
 
 @pytest.mark.parametrize("method", ["guided", "bilinear"])
-@pytest.mark.parametrize("size,low", [((203, 157), (13, 11)),   # upsampling, odd ratios
-                                      ((50, 40), (64, 48)),     # a photo smaller than the network output
-                                      ((97, 3001), (8, 64))])   # wide: few rows per strip
+@pytest.mark.parametrize(
+    "size,low",
+    [
+        ((203, 157), (13, 11)),  # upsampling, odd ratios
+        ((50, 40), (64, 48)),  # a photo smaller than the network output
+        ((97, 3001), (8, 64)),
+    ],
+)  # wide: few rows per strip
 def test_upsampling_in_strips_equals_one_whole_image_resize(monkeypatch, method, size, low):
     rng = np.random.default_rng(sum(size))
     H, W = size
@@ -155,16 +159,16 @@ def test_lightness_and_recombine_in_strips_equal_the_whole_image(monkeypatch):
     rng = np.random.default_rng(4)
     rgb = gradient_photo(61, 47, seed=4)
     L = rng.uniform(0, 100, (61, 47)).astype(np.float32)
-    ab = rng.uniform(-120, 120, (61, 47, 2)).astype(np.float32)   # many out-of-gamut pixels
+    ab = rng.uniform(-120, 120, (61, 47, 2)).astype(np.float32)  # many out-of-gamut pixels
     whole_L, whole_rgb = rgb_to_lab(rgb)[..., 0], recombine_strip(L, ab[..., 0], ab[..., 1])
     few_row_strips(monkeypatch, 61, 47, rows=4)
-    np.testing.assert_allclose(lightness(rgb), whole_L, atol=1e-4)    # cv2's SIMD and scalar paths may differ
+    np.testing.assert_allclose(lightness(rgb), whole_L, atol=1e-4)  # cv2's SIMD and scalar paths may differ
     np.testing.assert_allclose(recombine(L, ab), whole_rgb, atol=1e-4)  # in the last bit
 
 
 def test_render_in_strips_equals_the_whole_image_also_as_uint8(tiny_model, monkeypatch):
     pred = predict(tiny_model, [gradient_photo(130, 90, seed=5)])[0]
-    expected = recombine(pred.L, render_ab(tiny_model, pred, 1.5))   # one strip: the whole image
+    expected = recombine(pred.L, render_ab(tiny_model, pred, 1.5))  # one strip: the whole image
     assert len(strips.row_strips(130, 90)) == 1
     few_row_strips(monkeypatch, 130, 90, rows=7)
     got = render(tiny_model, pred, 1.5)
@@ -172,7 +176,7 @@ def test_render_in_strips_equals_the_whole_image_also_as_uint8(tiny_model, monke
     u8 = render(tiny_model, pred, 1.5, dtype=np.uint8)
     assert u8.dtype == np.uint8 and u8.shape == (130, 90, 3)
     diff = np.abs(u8.astype(int) - to_uint8(expected))
-    assert diff.max() <= 1 and (diff > 0).mean() < 0.01   # only rounding ties may differ
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01  # only rounding ties may differ
     with pytest.raises(ValueError):
         render(tiny_model, pred, 1.5, dtype=np.float64)
 
@@ -184,7 +188,7 @@ def test_output_keeps_the_input_lightness_and_size(tiny_model, photo_rgb):
     out = colorize(tiny_model, photo_rgb)
     assert out.shape == photo_rgb.shape and out.dtype == np.float32
     assert np.abs(lightness(out) - lightness(photo_rgb)).max() <= 0.51
-    assert chroma(out).mean() > 5     # the tiny model does add colour
+    assert chroma(out).mean() > 5  # the tiny model does add colour
 
 
 def test_colour_input_is_colorized_from_its_lightness_alone(tiny_model, photo_rgb):
@@ -259,10 +263,21 @@ def test_encoding_takes_uint8_as_well_as_float(fmt):
     if fmt == "png":
         np.testing.assert_array_equal(from_uint8.rgb, from_float.rgb)
         np.testing.assert_array_equal(from_uint8.alpha, from_float.alpha)
-    else:   # composited over white from 8-bit alpha: at most one level apart before compression
-        assert np.abs(encode_module.over_white(to_uint8(rgb), to_uint8(alpha)).astype(int)
-                      - encode_module.over_white(rgb, alpha)).max() <= 1
+    else:  # composited over white from 8-bit alpha: at most one level apart before compression
+        assert (
+            np.abs(
+                encode_module.over_white(to_uint8(rgb), to_uint8(alpha)).astype(int)
+                - encode_module.over_white(rgb, alpha)
+            ).max()
+            <= 1
+        )
         assert np.abs(from_uint8.rgb - from_float.rgb).mean() < 2 / 255
+
+
+def test_png_encoding_that_may_reuse_the_rgb_gives_the_same_file():
+    rgb = to_uint8(gradient_photo(40, 60))
+    assert encode_image(rgb.copy(), reuse_rgb=True) == encode_image(rgb) == encode_image(rgb.astype(np.float32) / 255)
+    assert Image.open(io.BytesIO(encode_image(rgb.copy(), reuse_rgb=True))).getpixel((5, 7)) == tuple(rgb[7, 5])
 
 
 def test_jpeg_composites_transparency_over_white():
@@ -295,7 +310,7 @@ def test_write_atomic_failure_keeps_old_file_and_removes_temp(tmp_path, monkeypa
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(encode_module.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError):
         write_atomic(target, b"new data")
     assert target.read_bytes() == b"old"

@@ -9,6 +9,7 @@ at hinted pixels and 0 elsewhere: the output cells holding a hint and their 8 ne
 bin nearest the hint's a/b (for the test colours by a margin of tens of logits, far above the plain
 function's), and all other cells keep the plain tiny function exactly.
 """
+
 import hashlib
 import json
 from pathlib import Path
@@ -32,8 +33,9 @@ def nearest_bin(ab):
     return int(np.argmin(np.hypot(*(np.array(BINS, np.float32) - np.asarray(ab, np.float32)).T)))
 
 
-def build_tiny_model(folder, name="tiny-test", vividness=1.0, long_side=64, hints=False,
-                     input_names=("L", "hint_ab", "hint_mask")):
+def build_tiny_model(
+    folder, name="tiny-test", vividness=1.0, long_side=64, hints=False, input_names=("L", "hint_ab", "hint_mask")
+):
     """Write a tiny model folder (model.onnx + model.json). hints=True: the hint-taking variant, whose
     ONNX inputs are `input_names` and whose model.json has the contract's "hints" block."""
     folder = Path(folder)
@@ -47,33 +49,52 @@ def build_tiny_model(folder, name="tiny-test", vividness=1.0, long_side=64, hint
     nodes = [helper.make_node("AveragePool", [L_name], ["p"], kernel_shape=[4, 4], strides=[4, 4])]
     if hints:
         bins = np.array(BINS, np.float32)
-        score = np.concatenate([bins, -0.5 * (bins ** 2).sum(1, keepdims=True)], 1) * HINT_GAIN  # q x 3
+        score = np.concatenate([bins, -0.5 * (bins**2).sum(1, keepdims=True)], 1) * HINT_GAIN  # q x 3
         inits.append(numpy_helper.from_array(score.reshape(q, 3, 1, 1).astype(np.float32), "hw"))
-        inputs += [helper.make_tensor_value_info(ab_name, TensorProto.FLOAT, ["n", 2, "h", "w"]),
-                   helper.make_tensor_value_info(mask_name, TensorProto.FLOAT, ["n", 1, "h", "w"])]
-        nodes += [helper.make_node("Conv", ["p", "w", "b"], ["base"]),
-                  helper.make_node("Concat", [ab_name, mask_name], ["h3"], axis=1),
-                  helper.make_node("Conv", ["h3", "hw"], ["s"]),
-                  helper.make_node("AveragePool", ["s"], ["sp"], kernel_shape=[4, 4], strides=[4, 4]),
-                  helper.make_node("AveragePool", ["sp"], ["spread"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
-                                   count_include_pad=1),
-                  helper.make_node("Add", ["base", "spread"], ["ab_logits"])]
+        inputs += [
+            helper.make_tensor_value_info(ab_name, TensorProto.FLOAT, ["n", 2, "h", "w"]),
+            helper.make_tensor_value_info(mask_name, TensorProto.FLOAT, ["n", 1, "h", "w"]),
+        ]
+        nodes += [
+            helper.make_node("Conv", ["p", "w", "b"], ["base"]),
+            helper.make_node("Concat", [ab_name, mask_name], ["h3"], axis=1),
+            helper.make_node("Conv", ["h3", "hw"], ["s"]),
+            helper.make_node("AveragePool", ["s"], ["sp"], kernel_shape=[4, 4], strides=[4, 4]),
+            helper.make_node(
+                "AveragePool", ["sp"], ["spread"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1
+            ),
+            helper.make_node("Add", ["base", "spread"], ["ab_logits"]),
+        ]
     else:
         nodes.append(helper.make_node("Conv", ["p", "w", "b"], ["ab_logits"]))
     graph = helper.make_graph(
-        nodes, "tiny", inputs,
-        [helper.make_tensor_value_info("ab_logits", TensorProto.FLOAT, ["n", q, "h4", "w4"])], inits)
+        nodes,
+        "tiny",
+        inputs,
+        [helper.make_tensor_value_info("ab_logits", TensorProto.FLOAT, ["n", q, "h4", "w4"])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx_path = folder / "model.onnx"
     onnx.save(model, onnx_path)
-    meta = {"name": name, "onnx": "model.onnx", "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-            "input": {"name": L_name, "long_side": long_side, "multiple": 32},
-            "output": {"kind": "ab_logits", "stride": 4, "bins": BINS},
-            "vividness": {"default": vividness}, "license": "test only", "training_data": "none"}
+    meta = {
+        "name": name,
+        "onnx": "model.onnx",
+        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "input": {"name": L_name, "long_side": long_side, "multiple": 32},
+        "output": {"kind": "ab_logits", "stride": 4, "bins": BINS},
+        "vividness": {"default": vividness},
+        "license": "test only",
+        "training_data": "none",
+    }
     if hints:
-        meta["hints"] = {"ab_input": "hint_ab", "mask_input": "hint_mask", "patch": HINT_PATCH,
-                         "meaning": "Lab a/b at hinted pixels and a 0/1 mask of where hints are"}
+        meta["hints"] = {
+            "ab_input": "hint_ab",
+            "mask_input": "hint_mask",
+            "patch": HINT_PATCH,
+            "meaning": "Lab a/b at hinted pixels and a 0/1 mask of where hints are",
+        }
     (folder / "model.json").write_text(json.dumps(meta))
     return folder
 

@@ -1,4 +1,5 @@
 """Quantized a/b bins (grid 10, in the sRGB gamut) and the class-rebalancing weights of Zhang et al. 2016."""
+
 import numpy as np
 
 GRID = 10
@@ -21,11 +22,12 @@ def lab_to_linear_rgb(L, ab):
     fx, fz = fy + ab[:, 0] / 500, fy - ab[:, 1] / 200
 
     def finv(t):
-        return np.where(t > 6 / 29, t ** 3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
+        return np.where(t > 6 / 29, t**3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
+
     xyz = np.stack([0.950456 * finv(fx), np.broadcast_to(finv(fy), fx.shape), 1.088754 * finv(fz)], 1)
-    m = np.array([[3.2404542, -1.5371385, -0.4985314],
-                  [-0.9692660, 1.8760108, 0.0415560],
-                  [0.0556434, -0.2040259, 1.0572252]])
+    m = np.array(
+        [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]]
+    )
     return xyz @ m.T
 
 
@@ -34,7 +36,7 @@ def empirical_prior(ab_samples, bins, sigma=5.0):
     d2 = ((ab_samples[:, None, :] - bins[None]) ** 2).sum(-1)
     counts = np.bincount(d2.argmin(1), minlength=len(bins)).astype(np.float64)
     p = counts / counts.sum()
-    k = np.exp(-((bins[:, None, :] - bins[None]) ** 2).sum(-1) / (2 * sigma ** 2))
+    k = np.exp(-((bins[:, None, :] - bins[None]) ** 2).sum(-1) / (2 * sigma**2))
     p = k @ p
     return (p / p.sum()).astype(np.float32)
 

@@ -4,6 +4,7 @@ A quick in-process proxy of benchmarks/quality.py (which measures the exported O
 project's pipeline): PSNR of the colorized photo at the default vividness with no hints and with 10
 hints taken from the true colours, and the mean chroma, on 120 held-out photos at 224 px.
 """
+
 from pathlib import Path
 
 import cv2
@@ -45,12 +46,14 @@ class HeldOut:
             mask = np.zeros((1, nh, nw), np.float32)
             for _ in range(N_HINTS):
                 y, x = int(rng.integers(0, nh - PATCH + 1)), int(rng.integers(0, nw - PATCH + 1))
-                hint_ab[:, y:y + PATCH, x:x + PATCH] = lab[y:y + PATCH, x:x + PATCH, 1:].mean((0, 1))[:, None, None]
-                mask[:, y:y + PATCH, x:x + PATCH] = 1.0
+                hint_ab[:, y : y + PATCH, x : x + PATCH] = lab[y : y + PATCH, x : x + PATCH, 1:].mean((0, 1))[
+                    :, None, None
+                ]
+                mask[:, y : y + PATCH, x : x + PATCH] = 1.0
             self.items.append((rgb, lab, hint_ab, mask))
 
     def _rgb(self, logits, lab):
-        t, corr = 0.45 ** VIVIDNESS, 1.0 - VIVIDNESS
+        t, corr = 0.45**VIVIDNESS, 1.0 - VIVIDNESS
         z = (logits[0].float() - corr * self.log_w[:, None, None]) / t
         p = torch.softmax(z, 0)
         ab = torch.einsum("qhw,qc->chw", p, self.bins)[None]
@@ -68,8 +71,9 @@ class HeldOut:
             pred, ab = self._rgb(model(L), lab)
             scores["psnr"].append(psnr(pred, rgb))
             scores["chroma"].append(float(np.hypot(ab[0], ab[1]).mean()))
-            grey = np.clip(cv2.cvtColor(np.dstack([lab[..., 0], 0 * lab[..., 1:]]).astype(np.float32),
-                                        cv2.COLOR_Lab2RGB), 0, 1)
+            grey = np.clip(
+                cv2.cvtColor(np.dstack([lab[..., 0], 0 * lab[..., 1:]]).astype(np.float32), cv2.COLOR_Lab2RGB), 0, 1
+            )
             scores["psnr_grey"].append(psnr(grey, rgb))
             if getattr(model, "takes_hints", False):
                 pred_h, _ = self._rgb(model(L, torch.from_numpy(hint_ab)[None], torch.from_numpy(mask)[None]), lab)

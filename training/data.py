@@ -3,9 +3,10 @@
 Batches are random crops at several sizes (with random up-scaling, so the network sees objects at
 the sizes it meets at 192-256 px inference) and flips, converted to float32 Lab.
 """
+
 import os
-import threading
 import queue
+import threading
 from pathlib import Path
 
 import cv2
@@ -30,7 +31,7 @@ def load_folder(root, cache_file=None, limit=None):
             s = STORE / min(h, w)
             rgb = cv2.resize(rgb, (max(STORE, round(w * s)), max(STORE, round(h * s))), interpolation=cv2.INTER_CUBIC)
             y, x = (rgb.shape[0] - STORE) // 2, (rgb.shape[1] - STORE) // 2
-            rgb = rgb[y:y + STORE, x:x + STORE]
+            rgb = rgb[y : y + STORE, x : x + STORE]
         out[i] = rgb
     if cache_file:
         tmp = cache_file + ".tmp.npy"
@@ -86,13 +87,13 @@ def sample_hints(ab, rng):
         for _ in range(n):
             k = int(rng.choice(HINT_SIDES))
             y, x = int(rng.integers(0, h - k + 1)), int(rng.integers(0, w - k + 1))
-            hint_ab[j, :, y:y + k, x:x + k] = ab[j, :, y:y + k, x:x + k].mean(axis=(1, 2), keepdims=True)
-            mask[j, :, y:y + k, x:x + k] = 1.0
+            hint_ab[j, :, y : y + k, x : x + k] = ab[j, :, y : y + k, x : x + k].mean(axis=(1, 2), keepdims=True)
+            mask[j, :, y : y + k, x : x + k] = 1.0
     return hint_ab, mask
 
 
 def make_batch(images, rng, hints=False):
-    sides, probs = zip(*CROP_SIDES)
+    sides, probs = zip(*CROP_SIDES, strict=False)
     side = int(rng.choice(sides, p=probs))
     bs = max(8, PIXELS_PER_BATCH // (side * side))
     if isinstance(images, WeightedSources):
@@ -108,7 +109,7 @@ def make_batch(images, rng, hints=False):
             img = cv2.resize(img, (n, n), interpolation=cv2.INTER_LINEAR)
         y = rng.integers(0, img.shape[0] - side + 1)
         x = rng.integers(0, img.shape[1] - side + 1)
-        crop = img[y:y + side, x:x + side]
+        crop = img[y : y + side, x : x + side]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         out[j] = crop

@@ -7,6 +7,7 @@ block in model.json (see colorize/model.py).
 
 The ONNX Runtime output is checked against torch before anything is written.
 """
+
 import argparse
 import hashlib
 import json
@@ -18,17 +19,20 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bins import rebalance_weights  # noqa: E402
-from network import ColorNet  # noqa: E402
-
+from bins import rebalance_weights
+from network import ColorNet
 
 HINT_PATCH = 3
-DATA_V1 = ("34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, flowers, mixed "
-           "objects, BSDS500 (research-use terms; not redistributed)")
-DATA_BROAD = ("../shared/data/train (34,414 photos: Imagenette, Intel scenes, UTKFace, flowers, mixed objects, "
-              "BSDS500) plus 61,741 photos read from pinned public git snapshots (training/sources.py): all 1,000 "
-              "ImageNet classes, Caltech-101, Kaggle cats and dogs (5,000), clothing (CC0), Corel-1k; weighted by "
-              "source; research-use terms, not redistributed")
+DATA_V1 = (
+    "34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, flowers, mixed "
+    "objects, BSDS500 (research-use terms; not redistributed)"
+)
+DATA_BROAD = (
+    "../shared/data/train (34,414 photos: Imagenette, Intel scenes, UTKFace, flowers, mixed objects, "
+    "BSDS500) plus 61,741 photos read from pinned public git snapshots (training/sources.py): all 1,000 "
+    "ImageNet classes, Caltech-101, Kaggle cats and dogs (5,000), clothing (CC0), Corel-1k; weighted by "
+    "source; research-use terms, not redistributed"
+)
 
 
 def example_inputs(model, shape):
@@ -62,17 +66,24 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
     axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = os.path.join(tmp, "model.onnx")
-        torch.onnx.export(model, example_inputs(model, (2, 1, 224, 160)), tmp_onnx, input_names=names,
-                          output_names=["ab_logits"],
-                          dynamic_axes={**axes, "ab_logits": {0: "batch", 2: "h4", 3: "w4"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model,
+            example_inputs(model, (2, 1, 224, 160)),
+            tmp_onnx,
+            input_names=names,
+            output_names=["ab_logits"],
+            dynamic_axes={**axes, "ab_logits": {0: "batch", 2: "h4", 3: "w4"}},
+            opset_version=17,
+            dynamo=False,
+        )
         import onnxruntime as ort
+
         sess = ort.InferenceSession(tmp_onnx, providers=["CPUExecutionProvider"])
         for shape in [(2, 1, 224, 160), (1, 1, 256, 192), (3, 1, 96, 256)]:
             xs = example_inputs(model, shape)
             with torch.no_grad():
                 ref = model(*xs).numpy()
-            got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs)})[0]
+            got = sess.run(None, {n: x.numpy() for n, x in zip(names, xs, strict=False)})[0]
             err = float(np.abs(ref - got).max())
             assert got.shape == ref.shape and err < 1e-2, f"ONNX Runtime differs from torch at {shape}: {err}"
             print(f"checked {shape}: max |torch - onnxruntime| = {err:.2e}")
@@ -80,31 +91,43 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
     sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
     meta_path = os.path.join(out_dir, "model.json")
     meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
-    meta.update({
-        "name": name,
-        "description": "EfficientNet-Lite0 encoder (ImageNet-pretrained) + U-Net decoder; predicts a distribution "
-                       "over quantized a/b bins from L (Zhang et al. 2016 style, class-rebalanced)"
-                       + ("; optional sparse colour hints enter every decoder level (Zhang et al. 2017)." if hints else "."),
-        "onnx": "model.onnx",
-        "sha256": sha,
-        "input": {"name": "L", "range": [0, 100], "long_side": long_side, "multiple": 32},
-        "output": {"kind": "ab_logits", "stride": 4, "bins": bins.tolist(),
-                   "log_rebalance_weights": [round(float(x), 5) for x in log_weights]},
-        "vividness": {"default": vividness,
-                      "meaning": "0 = mean of the posterior (rebalancing divided out: accurate, muted); "
-                                 "1 = rebalanced distribution at temperature 0.45 (vivid); "
-                                 "2 = temperature 0.25 and saturation x1.2"},
-        "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
-        "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
-        "training": ck.get("state", {}),
-    })
+    meta.update(
+        {
+            "name": name,
+            "description": "EfficientNet-Lite0 encoder (ImageNet-pretrained) + U-Net decoder; predicts a distribution "
+            "over quantized a/b bins from L (Zhang et al. 2016 style, class-rebalanced)"
+            + ("; optional sparse colour hints enter every decoder level (Zhang et al. 2017)." if hints else "."),
+            "onnx": "model.onnx",
+            "sha256": sha,
+            "input": {"name": "L", "range": [0, 100], "long_side": long_side, "multiple": 32},
+            "output": {
+                "kind": "ab_logits",
+                "stride": 4,
+                "bins": bins.tolist(),
+                "log_rebalance_weights": [round(float(x), 5) for x in log_weights],
+            },
+            "vividness": {
+                "default": vividness,
+                "meaning": "0 = mean of the posterior (rebalancing divided out: accurate, muted); "
+                "1 = rebalanced distribution at temperature 0.45 (vivid); "
+                "2 = temperature 0.25 and saturation x1.2",
+            },
+            "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
+            "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
+            "training": ck.get("state", {}),
+        }
+    )
     meta.pop("hints", None)
     meta.pop("quality", None)  # measured for the previous network; benchmarks/quality.py --record redoes it
     if hints:
-        meta["hints"] = {"ab_input": "hint_ab", "mask_input": "hint_mask", "patch": HINT_PATCH,
-                         "meaning": "hint_ab: Lab a/b at hinted pixels, 0 elsewhere; hint_mask: 1 at hinted "
-                                    "pixels; each hint is a patch x patch square at the network's input size; "
-                                    "all zeros = no hints"}
+        meta["hints"] = {
+            "ab_input": "hint_ab",
+            "mask_input": "hint_mask",
+            "patch": HINT_PATCH,
+            "meaning": "hint_ab: Lab a/b at hinted pixels, 0 elsewhere; hint_mask: 1 at hinted "
+            "pixels; each hint is a patch x patch square at the network's input size; "
+            "all zeros = no hints",
+        }
     meta.update(extra_meta or {})
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=1)

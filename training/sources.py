@@ -12,6 +12,7 @@ array per source (`broad_<source>.npy`). Near-colourless photos are dropped, the
 chosen by a hash of its path, plus a hashed share of the other sources) is written, full size, to
 `<work>/broad-holdout/` and never trained on.
 """
+
 import argparse
 import hashlib
 import json
@@ -29,16 +30,46 @@ STORE = 144
 
 # name: (repository, commit, path prefixes, path parts to skip, sampling weight, at most this many photos)
 SOURCES = {
-    "imagenet1k": ("jerryzhao173985/Advanced-Vision-Image-Classification", "aea5d033614122e43b0ca3e63c11f17269ba08c7",
-                   ("data/train/", "data/val/", "data/test/"), (), 0.46, None),
-    "caltech101": ("MachineLearning2020/Homework2-Caltech101", "836044dd000296b2bb74d0aa4b4e462e459b01d7",
-                   ("101_ObjectCategories/",), ("/Faces_easy/",), 0.10, None),
-    "catsdogs": ("4GeeksAcademy/Deep-Learning-CarlosFS", "d771ae194ca9a8fe14e746dca60af5361d57a5e1",
-                 ("train/", "test1/"), (), 0.05, 5000),
-    "clothing": ("alexeygrigorev/clothing-dataset-small", "11961516512414bf9f6c150a832cfd21b54a6b54",
-                 ("train/", "validation/", "test/"), (), 0.05, None),
-    "corel1k": ("singh-atenekom/image-retrieval", "a75a3b1c4f4c30858eb9a943d616eb89850bf718",
-                ("src/cbir/corelDB/",), (), 0.02, None),
+    "imagenet1k": (
+        "jerryzhao173985/Advanced-Vision-Image-Classification",
+        "aea5d033614122e43b0ca3e63c11f17269ba08c7",
+        ("data/train/", "data/val/", "data/test/"),
+        (),
+        0.46,
+        None,
+    ),
+    "caltech101": (
+        "MachineLearning2020/Homework2-Caltech101",
+        "836044dd000296b2bb74d0aa4b4e462e459b01d7",
+        ("101_ObjectCategories/",),
+        ("/Faces_easy/",),
+        0.10,
+        None,
+    ),
+    "catsdogs": (
+        "4GeeksAcademy/Deep-Learning-CarlosFS",
+        "d771ae194ca9a8fe14e746dca60af5361d57a5e1",
+        ("train/", "test1/"),
+        (),
+        0.05,
+        5000,
+    ),
+    "clothing": (
+        "alexeygrigorev/clothing-dataset-small",
+        "11961516512414bf9f6c150a832cfd21b54a6b54",
+        ("train/", "validation/", "test/"),
+        (),
+        0.05,
+        None,
+    ),
+    "corel1k": (
+        "singh-atenekom/image-retrieval",
+        "a75a3b1c4f4c30858eb9a943d616eb89850bf718",
+        ("src/cbir/corelDB/",),
+        (),
+        0.02,
+        None,
+    ),
 }
 # ../shared/data/train (Imagenette, Intel scenes, UTKFace, flowers, objects, BSDS500): its share of crops.
 LOCAL_WEIGHT = 0.32
@@ -56,21 +87,27 @@ def git_dir(mirror, repo):
 
 
 def list_paths(gdir, commit, prefixes, skip):
-    out = subprocess.run(["git", "--git-dir", str(gdir), "ls-tree", "-r", "--name-only", commit, *prefixes],
-                         check=True, capture_output=True, text=True).stdout.split("\n")
+    out = subprocess.run(
+        ["git", "--git-dir", str(gdir), "ls-tree", "-r", "--name-only", commit, *prefixes],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
     return sorted(p for p in out if p.lower().endswith(SUFFIXES) and not any(s in "/" + p for s in skip))
 
 
 def read_blobs(gdir, commit, paths):
     """Yield (path, bytes) for every path, in one `git cat-file --batch` process."""
-    proc = subprocess.Popen(["git", "--git-dir", str(gdir), "cat-file", "--batch"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["git", "--git-dir", str(gdir), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     import threading
 
     def feed():
         for p in paths:
             proc.stdin.write(f"{commit}:{p}\n".encode())
         proc.stdin.close()
+
     threading.Thread(target=feed, daemon=True).start()
     for p in paths:
         header = proc.stdout.readline().split()
@@ -96,7 +133,7 @@ def to_square(data):
     s = STORE / min(h, w)
     rgb = cv2.resize(rgb, (max(STORE, round(w * s)), max(STORE, round(h * s))), interpolation=cv2.INTER_AREA)
     y, x = (rgb.shape[0] - STORE) // 2, (rgb.shape[1] - STORE) // 2
-    rgb = np.ascontiguousarray(rgb[y:y + STORE, x:x + STORE])
+    rgb = np.ascontiguousarray(rgb[y : y + STORE, x : x + STORE])
     return rgb if colourful(rgb) else None
 
 
@@ -157,9 +194,17 @@ def build(mirror, work, exclude_file, workers=2):
         arr = np.stack([img for _, img in kept]) if kept else np.zeros((0, STORE, STORE, 3), np.uint8)
         np.save(str(out_path) + ".tmp.npy", arr)
         os.replace(str(out_path) + ".tmp.npy", out_path)
-        info = {"repo": repo, "commit": commit, "prefixes": list(prefixes), "listed": len(paths),
-                "held_out": len(held), "read": len(train), "kept": len(kept),
-                "dropped_colourless_or_broken": len(train) - len(kept), "weight": weight}
+        info = {
+            "repo": repo,
+            "commit": commit,
+            "prefixes": list(prefixes),
+            "listed": len(paths),
+            "held_out": len(held),
+            "read": len(train),
+            "kept": len(kept),
+            "dropped_colourless_or_broken": len(train) - len(kept),
+            "weight": weight,
+        }
         (work / f"broad_{name}.json").write_text(json.dumps(info, indent=1))
         summary[name] = info
         print(name, json.dumps(info), flush=True)

@@ -16,6 +16,7 @@ adds the colour-hint inputs and samples hints from the true colours; `--init-onn
 shipped model (its bins and rebalancing weights too). Every `--eval-every` minutes the run measures
 the broad held-out split (training/curve.py) and appends the learning curve to <work>/curve.jsonl.
 """
+
 import argparse
 import json
 import os
@@ -27,12 +28,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bins import GRID, empirical_prior, gamut_bins, rebalance_weights  # noqa: E402
-from curve import HeldOut  # noqa: E402
-from data import Prefetcher, WeightedSources, load_folder, rgb_to_lab  # noqa: E402
-from network import ColorNet  # noqa: E402
-from sources import LOCAL_WEIGHT, load_sources  # noqa: E402
-from warmstart import load_onnx_weights  # noqa: E402
+from bins import GRID, empirical_prior, gamut_bins, rebalance_weights
+from curve import HeldOut
+from data import Prefetcher, WeightedSources, load_folder, rgb_to_lab
+from network import ColorNet
+from sources import LOCAL_WEIGHT, load_sources
+from warmstart import load_onnx_weights
 
 
 class SoftEncoder:
@@ -55,7 +56,7 @@ class SoftEncoder:
         cell = (torch.round(g).long()[:, None, :] + self.offsets).clamp(0, self.n - 1)
         idx = self.lut[cell[..., 0] * self.n + cell[..., 1]]
         d2 = ((cell.float() - g[:, None, :]) * GRID).pow(2).sum(-1)
-        w = torch.exp(-d2 / (2 * self.sigma ** 2)) * (idx >= 0)
+        w = torch.exp(-d2 / (2 * self.sigma**2)) * (idx >= 0)
         w = w / w.sum(1, keepdim=True).clamp_min(1e-8)
         idx_safe = idx.clamp_min(0)
         nearest = idx_safe.gather(1, (w * (idx >= 0)).argmax(1, keepdim=True))[:, 0]
@@ -127,13 +128,18 @@ def main():
     model = ColorNet(len(bins_np), pretrained=not args.init_onnx, hints=args.hints)
     if args.init_onnx:
         x = torch.rand(1, 1, 64, 64) * 100
-        print(f"warm start: {load_onnx_weights(model, args.init_onnx, (x,))} convolutions from {args.init_onnx}", flush=True)
+        print(
+            f"warm start: {load_onnx_weights(model, args.init_onnx, (x,))} convolutions from {args.init_onnx}",
+            flush=True,
+        )
     held_out = HeldOut(os.path.join(args.work, "broad-holdout"), bins_np, weights_np) if args.broad else None
     enc_ids = {id(p) for p in model.encoder_parameters()}
     dec_params = [p for p in model.parameters() if id(p) not in enc_ids]
-    tuned = [p for b in model.blocks[args.finetune_from:] for p in b.parameters()]
-    opt = torch.optim.AdamW([{"params": dec_params, "lr": args.lr, "base": args.lr},
-                             {"params": tuned, "lr": 0.0, "base": args.lr * 0.05}], weight_decay=1e-4)
+    tuned = [p for b in model.blocks[args.finetune_from :] for p in b.parameters()]
+    opt = torch.optim.AdamW(
+        [{"params": dec_params, "lr": args.lr, "base": args.lr}, {"params": tuned, "lr": 0.0, "base": args.lr * 0.05}],
+        weight_decay=1e-4,
+    )
     ckpt_path = os.path.join(args.work, "last.pt")
     state = {"step": 0, "elapsed": 0.0, "seen": 0}
     if os.path.exists(ckpt_path):
@@ -164,8 +170,12 @@ def main():
         encoder_group["lr"] = encoder_group["base"] * (0.02 + 0.98 * cos) if finetuning else 0.0
         if held_out is not None and time.time() - t_last_eval > args.eval_every * 60:
             t_eval = time.time()
-            row = {"step": state["step"], "seen": state["seen"], "minutes": round(state["elapsed"] / 60, 1),
-                   **held_out.measure(model)}
+            row = {
+                "step": state["step"],
+                "seen": state["seen"],
+                "minutes": round(state["elapsed"] / 60, 1),
+                **held_out.measure(model),
+            }
             print("held-out", json.dumps(row), flush=True)
             with open(curve_path, "a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -193,14 +203,26 @@ def main():
         run_loss += loss.item()
         run_n += 1
         if state["step"] % 100 == 0:
-            print(f"step {state['step']} min {state['elapsed'] / 60:.1f} seen {state['seen']} "
-                  f"epochs {state['seen'] / len(images):.2f} loss {run_loss / run_n:.4f} "
-                  f"lr {opt.param_groups[0]['lr']:.2e} finetune {finetuning}", flush=True)
+            print(
+                f"step {state['step']} min {state['elapsed'] / 60:.1f} seen {state['seen']} "
+                f"epochs {state['seen'] / len(images):.2f} loss {run_loss / run_n:.4f} "
+                f"lr {opt.param_groups[0]['lr']:.2e} finetune {finetuning}",
+                flush=True,
+            )
             run_loss, run_n = 0.0, 0
         if time.time() - t_last_ck > 300 or state["elapsed"] >= budget:
             tmp = ckpt_path + ".tmp"
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
-                        "bins": bins_np, "rebalance_weights": weights_np, "args": vars(args)}, tmp)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "state": state,
+                    "bins": bins_np,
+                    "rebalance_weights": weights_np,
+                    "args": vars(args),
+                },
+                tmp,
+            )
             os.replace(tmp, ckpt_path)
             t_last_ck = time.time()
     print("done", json.dumps(state), flush=True)

@@ -6,6 +6,7 @@ variance 1 - eps, scale 1). Such a network must train with its BatchNorms in eva
 recipe does anyway for the pretrained encoder. Layers the ONNX model lacks (the colour-hint branches)
 keep their zero initialisation, so the warm-started network computes what the ONNX model computes.
 """
+
 import numpy as np
 import onnx
 import torch
@@ -17,15 +18,18 @@ def conv_bn_pairs(model, example):
     """{conv module name: BatchNorm module name} in call order (a BN run right after its conv)."""
     names = {m: n for n, m in model.named_modules()}
     calls = []
-    hooks = [m.register_forward_hook(lambda mod, i, o: calls.append(mod))
-             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o: calls.append(mod))
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
+    ]
     with torch.no_grad():
         model.eval()
         model(*example)
     for h in hooks:
         h.remove()
     pairs = {}
-    for a, b in zip(calls, calls[1:]):
+    for a, b in zip(calls, calls[1:], strict=False):
         if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
             pairs[names[a]] = names[b]
     return pairs
@@ -35,7 +39,7 @@ def module_name(onnx_output):
     """'/up4/refine/refine.1/refine.1.0/Conv_output_0' -> 'up4.refine.1.0' (the exporter's scopes)."""
     parts, last = [], None
     for scope in onnx_output.strip("/").split("/")[:-1]:
-        parts.append(scope[len(last) + 1:] if last and scope.startswith(last + ".") else scope)
+        parts.append(scope[len(last) + 1 :] if last and scope.startswith(last + ".") else scope)
         last = scope
     return ".".join(parts)
 
