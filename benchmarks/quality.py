@@ -27,6 +27,7 @@ from metrics import colourfulness
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image  # noqa: E402
+from colorize.decode import IMAGE_SUFFIXES  # noqa: E402
 from colorize.lab import gray_rgb, recombine  # noqa: E402
 from colorize.pipeline import predict, render_ab  # noqa: E402
 
@@ -206,7 +207,7 @@ def main():
     model = ColorModel(args.model)
     if args.long_side:
         model.info.long_side = args.long_side
-    paths = sorted(p for p in Path(args.data).rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"})
+    paths = sorted(p for p in Path(args.data).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if args.limit:
         paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]
     sweep = [float(v) for v in args.vividness.split(",") if v]

@@ -2,7 +2,9 @@
 
 The network maps L (N x 1 x H x W, 0..100) to either logits over a/b bins ("ab_logits") or a/b
 directly ("ab"), at 1/stride of the input's side. `to_ab` turns that raw output into a/b for a
-vividness setting, so changing vividness never re-runs the network.
+vividness setting, so changing vividness never re-runs the network. How it does is model.json's
+"vividness.decode" (see `MeanDecode`): the scaled posterior mean, or (older models, the default) the
+annealed mean of Zhang et al. 2016.
 
 A model whose model.json has a "hints" block also takes colour hints: two more inputs, Lab a/b at
 hinted pixels (N x 2 x H x W) and a mask of where they are (N x 1 x H x W), named in that block
@@ -57,6 +59,26 @@ class HintInputs:
     meaning: str = ""
 
 
+@dataclass(frozen=True)
+class MeanDecode:
+    """model.json's `"vividness": {"decode": "scaled-mean", "temperature": T, "gain": k}`.
+
+    The network's posterior over a/b (class rebalancing divided out, sharpened by 1/T) has a mean
+    that is accurate but muted wherever several colours are likely; its hue is the consensus of
+    all of them, so scaling it up brings colour back without the blotches of a single rare colour
+    that picking a mode (the annealed mean) makes where the network is unsure. Vividness v scales
+    it by k * v up to 1 (0 is plain grey, 1 the measured default) and more gently beyond (2 gives
+    1.6 k). A colour hint enters the network divided by k, so that at vividness 1 the hinted colour
+    comes out as it was picked."""
+
+    temperature: float
+    gain: float
+
+    def chroma_gain(self, vividness: float) -> float:
+        v = float(vividness)
+        return self.gain * (v if v <= 1.0 else 1.0 + 0.6 * (v - 1.0))
+
+
 @dataclass
 class ModelInfo:
     """What model.json says about a model."""
@@ -74,6 +96,7 @@ class ModelInfo:
     prior_correction: np.ndarray | None = None  # per-bin log class-rebalancing weights the network was trained with
     meta: dict = field(repr=False, default_factory=dict)
     hints: HintInputs | None = None  # None: the network takes L only
+    mean_decode: MeanDecode | None = None  # None: the annealed mean (vividness_params)
 
     @property
     def onnx_path(self) -> Path:
@@ -149,7 +172,25 @@ def _info_from_meta(folder: Path, meta: dict[str, Any]) -> ModelInfo:
         prior_correction=correction,
         meta=meta,
         hints=_hint_inputs(meta_path, meta),
+        mean_decode=_mean_decode(meta_path, meta["vividness"], bins is not None and correction is not None),
     )
+
+
+def _mean_decode(meta_path: Path, block: dict[str, Any], has_prior: bool) -> MeanDecode | None:
+    """model.json's vividness.decode: "annealed-mean" (the default) or "scaled-mean" with its numbers."""
+    decode = block.get("decode", "annealed-mean")
+    if decode == "annealed-mean":
+        return None
+    if decode != "scaled-mean":
+        raise ColorizeError(
+            meta_path, f"unknown vividness.decode {decode!r} (expected 'scaled-mean' or 'annealed-mean')"
+        )
+    temperature, gain = float(block["temperature"]), float(block["gain"])
+    if not (0.05 <= temperature <= 5.0 and 0.1 <= gain <= 5.0):
+        raise ColorizeError(meta_path, "vividness.temperature must be from 0.05 to 5 and vividness.gain from 0.1 to 5")
+    if not has_prior:
+        raise ColorizeError(meta_path, "vividness.decode 'scaled-mean' needs output bins and log_rebalance_weights")
+    return MeanDecode(temperature, gain)
 
 
 def _hint_inputs(meta_path: Path, meta: dict[str, Any]) -> HintInputs | None:
@@ -373,6 +414,8 @@ class ColorModel:
         if hint_ab is None:
             hint_ab, hint_mask = np.zeros((n, 2, h, w), np.float32), np.zeros((n, 1, h, w), np.float32)
         hint_ab = np.ascontiguousarray(hint_ab, np.float32)
+        if self.info.mean_decode is not None:  # the decode multiplies colour by its gain (MeanDecode)
+            hint_ab = hint_ab * np.float32(1.0 / self.info.mean_decode.gain)
         hint_mask = np.ascontiguousarray(hint_mask, np.float32)
         if hint_ab.shape != (n, 2, h, w) or hint_mask.shape != (n, 1, h, w):
             raise ValueError(
@@ -385,10 +428,13 @@ class ColorModel:
     def to_ab(self, raw: NDArray[np.floating], vividness: float | None = None) -> NDArray[np.float32]:
         """Raw output (N x C x h x w) -> a/b (N x 2 x h x w) at the given vividness."""
         v = self.info.default_vividness if vividness is None else check_vividness(vividness)
-        temperature, correction, gain = vividness_params(v)
-        bins = self.info.bins
+        bins, mean = self.info.bins, self.info.mean_decode
         if bins is None:  # output kind "ab": the network gives a/b itself
             return raw.astype(np.float32) * float(np.clip(v, 0, 2))
+        if mean is not None:
+            temperature, correction, gain = mean.temperature, 1.0, mean.chroma_gain(v)
+        else:
+            temperature, correction, gain = vividness_params(v)
         n, q, h, w = raw.shape
         z: NDArray[np.floating] = np.asarray(raw, np.float32).reshape(n, q, h * w)
         if self.info.prior_correction is not None and correction > 0:

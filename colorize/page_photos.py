@@ -93,13 +93,15 @@ def look_at(model, name, data, max_pixels=PAGE_MAX_PIXELS):
     return look
 
 
-def engine_vividness(vividness):
+def engine_vividness(vividness, grey_at_zero=False):
     """The page's vividness (0..2) -> (the engine's vividness, colour amount 0..1).
 
-    The engine's lowest vividness is its most cautious colour, not grey; the page's first
-    GREY_RAMP fades that colour in from plain grey so a class can slide from no colour to bold."""
+    A model decoded by the scaled posterior mean (the bundled one) is plain grey at 0 itself. For an
+    annealed-mean model the lowest vividness is its most cautious colour, not grey, so the page's
+    first GREY_RAMP fades that colour in from plain grey: either way a class can slide from no
+    colour to bold."""
     v = float(vividness)
-    return v, min(1.0, max(0.0, v / GREY_RAMP))
+    return v, 1.0 if grey_at_zero else min(1.0, max(0.0, v / GREY_RAMP))
 
 
 class FadedModel:
@@ -117,7 +119,7 @@ class FadedModel:
 
 def for_vividness(model, vividness):
     """(model to render with, engine vividness) for the page's vividness."""
-    v, amount = engine_vividness(vividness)
+    v, amount = engine_vividness(vividness, getattr(getattr(model, "info", None), "mean_decode", None) is not None)
     return (model if amount >= 1.0 else FadedModel(model, amount)), v
 
 

@@ -24,7 +24,7 @@ from colorize.hints import check_hints
 from colorize.lab import rgb_to_lab, to_uint8
 from colorize.pipeline import predict, predict_L, render
 from conftest import ROOT, gradient_photo
-from tiny_model import build_tiny_hint_model
+from tiny_model import build_tiny_hint_model, build_tiny_model
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -208,6 +208,15 @@ def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
     assert 0.5 < mean_chroma(faint) < mean_chroma(full)
     L = rgb_to_lab(grey.astype(np.float32) / 255)[..., 0]
     assert np.abs(L - look.preview_L).mean() < 1.0  # grey, but the photo's own lightness
+
+
+def test_a_scaled_mean_model_is_plain_grey_at_zero_without_the_ramp(tmp_path):
+    model = ColorModel(build_tiny_model(tmp_path / "m", scaled_mean=(1.0, 1.5)))
+    look = page_photos.look_at(model, "v.png", png_bytes(96, 128, seed=3))
+    grey, tenth, full = (page_photos.preview(model, look, v) for v in (0.0, 0.1, 1.0))
+    assert mean_chroma(grey) < 0.5
+    assert page_photos.for_vividness(model, 0.1) == (model, 0.1)  # the engine's own 0.1, not faded
+    assert 0.5 < mean_chroma(tenth) < mean_chroma(full) / 5
 
 
 def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model, tmp_path):

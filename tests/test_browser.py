@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`.
 
 Two servers for the module: one on the bundled model (if present, else the tiny test model), one on
-the hint-taking tiny test model for colour pins (the bundled model takes no hints yet). Figures are
+the hint-taking tiny test model for colour pins (so the pin test does not depend on the bundled
+model's weights; the README's pin screenshots use the bundled model when it takes hints). Figures are
 printed, never asserted (speed and memory goals live in benchmarks/): upload-to-result time of a
 1 MP photo, the server's peak RSS during the video test and during a 40 MP scan. Screenshots for
 the README are written to docs/ only when COLORIZE_SCREENSHOTS=1. Without /usr/bin/chromium the

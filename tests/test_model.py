@@ -13,7 +13,7 @@ from colorize.lab import rgb_to_lab
 from colorize.model import read_info, vividness_params
 from colorize.pipeline import predict, predict_L
 from conftest import BUNDLED, gradient_photo
-from tiny_model import BINS, build_tiny_model
+from tiny_model import BINS, LOG_REBALANCE, build_tiny_model
 
 
 def one_line_naming(excinfo, path, words):
@@ -191,6 +191,50 @@ def test_default_vividness_comes_from_metadata(tmp_path):
     raw = np.random.default_rng(2).normal(0, 2, (1, len(BINS), 3, 3)).astype(np.float32)
     np.testing.assert_allclose(model.to_ab(raw), model.to_ab(raw, 1.5))
     assert not np.allclose(model.to_ab(raw), model.to_ab(raw, 1.0))
+
+
+def test_scaled_mean_decode_is_the_posterior_mean_times_gain_and_vividness(tmp_path):
+    model, log_w = ColorModel(build_tiny_model(tmp_path / "m", scaled_mean=(0.8, 1.8))), np.float32(LOG_REBALANCE)
+    raw = np.random.default_rng(4).normal(0, 2, (1, len(BINS), 3, 3)).astype(np.float32)
+    mean = softmax_mean((raw - log_w[None, :, None, None]) / 0.8, np.array(BINS, np.float32))
+    for v in (0.25, 0.5, 1.0):
+        np.testing.assert_allclose(model.to_ab(raw, v), 1.8 * v * mean, atol=1e-3)
+    np.testing.assert_allclose(model.to_ab(raw), 1.8 * mean, atol=1e-3)  # the default, 1.0
+    np.testing.assert_allclose(model.to_ab(raw, 2.0), 1.6 * 1.8 * mean, atol=1e-3)  # gentler above 1
+    assert not model.to_ab(raw, 0.0).any()  # vividness 0 is plain grey
+
+
+def test_scaled_mean_decode_gives_hints_to_the_network_divided_by_its_gain(tmp_path):
+    """At vividness 1 the output is gain x the network's colour, so a hint goes in divided by gain."""
+    model = ColorModel(build_tiny_model(tmp_path / "m", hints=True, scaled_mean=(0.8, 2.0)))
+    plain = ColorModel(build_tiny_model(tmp_path / "plain", hints=True))
+    L = np.full((1, 32, 32), 60.0, np.float32)
+    mask = np.zeros((1, 1, 32, 32), np.float32)
+    mask[..., 10:13, 10:13] = 1
+    ab = np.zeros((1, 2, 32, 32), np.float32)
+    ab[:, 0], ab[:, 1] = 80.0, -80.0
+    np.testing.assert_allclose(model.run(L, ab * mask, mask), plain.run(L, ab * mask / 2.0, mask), atol=1e-4)
+    assert not np.allclose(model.run(L, ab * mask, mask), plain.run(L, ab * mask, mask), atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "block,words",
+    [
+        ({"default": 1.0, "decode": "mode"}, "unknown vividness.decode 'mode'"),
+        ({"default": 1.0, "decode": "scaled-mean", "temperature": 0.8, "gain": 40}, "vividness.gain from 0.1 to 5"),
+        ({"default": 1.0, "decode": "scaled-mean", "temperature": 0.8}, "lacks 'gain'"),
+    ],
+)
+def test_bad_decode_blocks_are_refused_in_one_line(tmp_path, block, words):
+    folder = build_tiny_model(tmp_path / "m")
+    edit_meta(folder, vividness=block)
+    loading_fails(folder, folder / "model.json", words)
+
+
+def test_scaled_mean_decode_needs_the_rebalancing_prior(tmp_path):
+    folder = build_tiny_model(tmp_path / "m")
+    edit_meta(folder, vividness={"default": 1.0, "decode": "scaled-mean", "temperature": 1, "gain": 1.5})
+    loading_fails(folder, folder / "model.json", "needs output bins and log_rebalance_weights")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.5, 2.5, "vivid"])

@@ -26,6 +26,8 @@ BIASES = [0.0, 10.0, -10.0, -5.0, -5.0]
 
 HINT_GAIN = 9.0
 HINT_PATCH = 3
+# Rebalancing weights (log) for the "scaled-mean" decode, which divides them out.
+LOG_REBALANCE = [0.0, 1.5, -0.5, 0.7, 0.2]
 
 
 def nearest_bin(ab):
@@ -34,10 +36,17 @@ def nearest_bin(ab):
 
 
 def build_tiny_model(
-    folder, name="tiny-test", vividness=1.0, long_side=64, hints=False, input_names=("L", "hint_ab", "hint_mask")
+    folder,
+    name="tiny-test",
+    vividness=1.0,
+    long_side=64,
+    hints=False,
+    input_names=("L", "hint_ab", "hint_mask"),
+    scaled_mean=None,
 ):
     """Write a tiny model folder (model.onnx + model.json). hints=True: the hint-taking variant, whose
-    ONNX inputs are `input_names` and whose model.json has the contract's "hints" block."""
+    ONNX inputs are `input_names` and whose model.json has the contract's "hints" block.
+    scaled_mean=(temperature, gain): the bundled model's decode, with LOG_REBALANCE as its prior."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     q = len(BINS)
@@ -88,6 +97,10 @@ def build_tiny_model(
         "license": "test only",
         "training_data": "none",
     }
+    if scaled_mean:
+        meta["output"]["log_rebalance_weights"] = LOG_REBALANCE
+        temperature, gain = scaled_mean
+        meta["vividness"] = {"default": vividness, "decode": "scaled-mean", "temperature": temperature, "gain": gain}
     if hints:
         meta["hints"] = {
             "ab_input": "hint_ab",

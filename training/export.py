@@ -1,6 +1,10 @@
 """Export a training checkpoint to the engine's model folder: ONNX (dynamic batch and size) + model.json.
 
-    python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0 --vividness 0.7
+    python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0 --vividness 1 \
+        --decode scaled-mean --temperature 0.8 --gain 1.8
+
+--decode scaled-mean (the bundled model's; see colorize.model.MeanDecode) scales the posterior mean by
+--gain, chosen with benchmarks/quality.py's sweep; annealed-mean is the first model's decode.
 
 A checkpoint trained with --hints exports a network with the two colour-hint inputs and a "hints"
 block in model.json (see colorize/model.py).
@@ -52,7 +56,28 @@ def rebalance_log_weights(ck, ckpt_path):
     return np.log(rebalance_weights(prior, ck["args"]["rebalance"]))
 
 
-def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
+def vividness_block(vividness, decode="annealed-mean", temperature=None, gain=None):
+    """model.json's "vividness": the default and how colour is decoded (colorize.model reads it)."""
+    if decode == "scaled-mean":
+        return {
+            "default": vividness,
+            "decode": decode,
+            "temperature": temperature,
+            "gain": gain,
+            "meaning": "a/b = gain x vividness x the mean of the posterior (rebalancing divided out, logits / "
+            "temperature); 0 = plain grey, 1 = the measured default, above 1 more gently (2 = 1.6 x the "
+            "default's colour); a colour hint enters the network divided by gain, so at vividness 1 it "
+            "comes out as picked",
+        }
+    return {
+        "default": vividness,
+        "meaning": "0 = mean of the posterior (rebalancing divided out: accurate, muted); "
+        "1 = rebalanced distribution at temperature 0.45 (vivid); "
+        "2 = temperature 0.25 and saturation x1.2",
+    }
+
+
+def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None, decode=None):
     ck = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     bins = np.asarray(ck["bins"], np.float32)
     log_weights = rebalance_log_weights(ck, ckpt_path)
@@ -106,12 +131,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None):
                 "bins": bins.tolist(),
                 "log_rebalance_weights": [round(float(x), 5) for x in log_weights],
             },
-            "vividness": {
-                "default": vividness,
-                "meaning": "0 = mean of the posterior (rebalancing divided out: accurate, muted); "
-                "1 = rebalanced distribution at temperature 0.45 (vivid); "
-                "2 = temperature 0.25 and saturation x1.2",
-            },
+            "vividness": vividness_block(vividness, **(decode or {})),
             "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
             "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
             "training": ck.get("state", {}),
@@ -141,8 +161,14 @@ def main():
     ap.add_argument("--name", default="colorize-lite0")
     ap.add_argument("--long-side", type=int, default=256)
     ap.add_argument("--vividness", type=float, required=True, help="the default vividness model.json ships with")
+    ap.add_argument("--decode", choices=("scaled-mean", "annealed-mean"), default="annealed-mean")
+    ap.add_argument("--temperature", type=float, default=0.8, help="scaled-mean: logits / temperature")
+    ap.add_argument("--gain", type=float, default=1.8, help="scaled-mean: colour gain at vividness 1")
     args = ap.parse_args()
-    export(args.ckpt, args.out, args.name, args.long_side, args.vividness)
+    decode = {"decode": args.decode}
+    if args.decode == "scaled-mean":
+        decode.update(temperature=args.temperature, gain=args.gain)
+    export(args.ckpt, args.out, args.name, args.long_side, args.vividness, decode=decode)
 
 
 if __name__ == "__main__":

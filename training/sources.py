@@ -10,7 +10,10 @@ Every photo is decoded once to a 144 px square (short side to 144, centre crop) 
 array per source (`broad_<source>.npy`). Near-colourless photos are dropped, the files of
 `exclude-jerryzhao173985.txt` are never read, and the held-out split (one photo per ImageNet class,
 chosen by a hash of its path, plus a hashed share of the other sources) is written, full size, to
-`<work>/broad-holdout/` and never trained on.
+`<work>/broad-holdout/` and never trained on. Near-colourless held-out photos (greyscale scans in
+the snapshots) are left out of the split too, as colorization benchmarks do (Larsson et al.'s
+ctest10k): a grey truth scores any colour as an error and no colour as a perfect 100 dB, so a few of
+them would outweigh everything else in a mean PSNR.
 """
 
 import argparse
@@ -73,7 +76,7 @@ SOURCES = {
 }
 # ../shared/data/train (Imagenette, Intel scenes, UTKFace, flowers, objects, BSDS500): its share of crops.
 LOCAL_WEIGHT = 0.32
-SUFFIXES = (".jpg", ".jpeg", ".png")
+SUFFIXES = (".jpg", ".jpeg", ".png")  # what these snapshots hold; part of the set's definition, so fixed here
 HOLDOUT_SHARE = {"caltech101": 0.015, "clothing": 0.015, "corel1k": 0.05}
 
 
@@ -144,6 +147,30 @@ def colourful(rgb):
     return float(chroma.mean()) >= 4.0 and float((chroma > 8).mean()) >= 0.05
 
 
+def colourful_file(path):
+    """The training set's colourfulness rule applied to a whole held-out photo (not a centre crop)."""
+    try:
+        im = Image.open(path)
+        im.draft("RGB", (STORE * 2, STORE * 2))
+        return colourful(np.asarray(im.convert("RGB")))
+    except Exception:  # noqa: BLE001 - an undecodable file is no use as a held-out photo either
+        return False
+
+
+def prune_holdout(hold_dir):
+    """Remove near-colourless photos from the held-out split; returns {source: (kept, removed)}."""
+    counts = {}
+    for path in sorted(Path(hold_dir).iterdir()):
+        kept, removed = counts.get(path.name.split("__")[0], (0, 0))
+        if colourful_file(path):
+            kept += 1
+        else:
+            path.unlink()
+            removed += 1
+        counts[path.name.split("__")[0]] = (kept, removed)
+    return counts
+
+
 def _decode_chunk(items):
     return [(p, to_square(d)) for p, d in items]
 
@@ -208,6 +235,8 @@ def build(mirror, work, exclude_file, workers=2):
         (work / f"broad_{name}.json").write_text(json.dumps(info, indent=1))
         summary[name] = info
         print(name, json.dumps(info), flush=True)
+    held = prune_holdout(hold_dir)
+    summary["holdout"] = {name: {"kept": k, "removed_colourless": r} for name, (k, r) in held.items()}
     (work / "broad_sources.json").write_text(json.dumps(summary, indent=1))
     return summary
 

@@ -10,7 +10,7 @@ command resumes from it, so a run can span sessions.
 The second model (v2) was trained with
     python training/sources.py --work ~/colorize-work          # the broad set, see sources.py
     python training/train.py --work ~/colorize-work --broad --hints \
-        --init-onnx <the first model's model.onnx> --lr 1e-3 --minutes 100
+        --init-onnx <the first model's model.onnx> --lr 1e-3 --minutes 200
 `--broad` draws crops from ../shared/data/train and the git-snapshot sources by weight; `--hints`
 adds the colour-hint inputs and samples hints from the true colours; `--init-onnx` starts from a
 shipped model (its bins and rebalancing weights too). Every `--eval-every` minutes the run measures
