@@ -228,7 +228,12 @@ def build_parser():
         default=None,
         help="output format (default: PNG, or the output file name's)",
     )
-    im.add_argument("--vividness", type=float, default=None, help="0 (muted) .. 2 (vivid); default from the model")
+    im.add_argument(
+        "--vividness",
+        type=float,
+        default=None,
+        help="0 (grey; muted for older models) .. 2 (bold); default from the model",
+    )
     im.add_argument("--model", default=None, help="model name or folder name (see `colorize models`)")
     im.add_argument(
         "--max-pixels",

@@ -11,7 +11,7 @@ not smeared; at a scene cut the estimate starts afresh. It only ever changes col
 Every `key_interval`-th frame (and every cut, and every frame whose motion is mostly untrustworthy)
 gets a fresh prediction; the frames between are carried along the flow alone, halving the network's
 work. The raw output is blended linearly: for logits that is a geometric mixture of the predicted
-distributions, which keeps the colours both frames find likely, so the annealed mean (vividness)
+distributions, which keeps the colours both frames find likely, so the decoded colour (vividness)
 stays as vivid as per-frame output. Mixing probabilities instead (an arithmetic mixture) spreads the
 mass and measured 5-8 points less colourful on the fire2 sample (benchmarks/video.py).
 """
@@ -45,6 +45,7 @@ class TemporalStabilizer:
         key_trust=0.8,
         cut_trust=0.3,
         cut_histogram=0.5,
+        interpolation=cv2.INTER_CUBIC,
     ):
         self.strength = float(strength)  # weight of the carried estimate where flow is trusted
         self.key_interval = max(1, int(key_interval))
@@ -53,6 +54,7 @@ class TemporalStabilizer:
         self.key_trust = float(key_trust)  # below this share of trusted pixels: predict afresh
         self.cut_trust = float(cut_trust)  # below this share: a scene cut (start afresh)
         self.cut_histogram = float(cut_histogram)  # above this change of the L histogram: a cut
+        self.interpolation = interpolation  # of the carried estimate's warp (see warp_planes)
         self._flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.cuts = 0
         self.predicted = 0  # frames that used a fresh prediction
@@ -99,7 +101,7 @@ class TemporalStabilizer:
             flow = cv2.resize(motion.flow, (sw, sh), interpolation=cv2.INTER_AREA) * np.array(
                 [sw / w, sh / h], np.float32
             )
-            state = warp_planes(self._state, flow)
+            state = warp_planes(self._state, flow, self.interpolation)
             if raw is not None:
                 current = np.asarray(raw, np.float32)
                 if current.shape != state.shape:
@@ -135,13 +137,17 @@ class TemporalStabilizer:
         return cv2.convertScaleAbs(small, alpha=2.55)
 
 
-def warp_planes(planes, flow):
-    """Bicubic backward warp of C x h x w planes by an h x w x 2 flow, in one cv2.remap call.
+def warp_planes(planes, flow, interpolation=cv2.INTER_CUBIC):
+    """Backward warp of C x h x w planes by an h x w x 2 flow, in one cv2.remap call.
 
     cv2.remap handles at most 4 channels, so the planes are stacked into one tall image (each padded
     by 2 repeated rows, so the cubic kernel never reads a neighbouring plane) and each plane's rows get
-    their own offset in the map. Bicubic, because the estimate is warped again every frame: bilinear
-    blurs it a little more each time (on the fire2 sample that cost 30 points of colourfulness)."""
+    their own offset in the map. The estimate is warped again every frame, so the kernel's character
+    accumulates: bilinear blurs the logits a little more each time, bicubic sharpens them. Which
+    suits depends on the model's decode (TemporalStabilizer's `interpolation`): for the annealed
+    mean, bilinear cost 30 points of colourfulness on the fire2 sample; for the scaled posterior
+    mean, bicubic made fire2 22 % more colourful than per-frame output and bilinear 19 % less, with
+    half the warping error (benchmarks/video.py)."""
     c, h, w = planes.shape
     pad = 2
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -150,5 +156,5 @@ def warp_planes(planes, flow):
     tall_x = np.broadcast_to(mx, (c, h, w)).reshape(c * h, w)
     tall_y = (my[None] + (np.arange(c, dtype=np.float32) * (h + 2 * pad))[:, None, None]).reshape(c * h, w)
     tall = np.pad(np.asarray(planes, np.float32), ((0, 0), (pad, pad), (0, 0)), mode="edge").reshape(-1, w)
-    out = cv2.remap(tall, tall_x, tall_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(tall, tall_x, tall_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(c, h, w)

@@ -25,8 +25,10 @@ to yellow (positive). Together a and b say *which colour* a pixel is; L says *ho
 **What the network does.** It sees only L, the black-and-white photo, and guesses a and b for every
 small patch. It learned those guesses from tens of thousands of colour photos that it was shown as
 black-and-white: skies tend to be blue, grass green, skin warm. For each patch it outputs not one
-colour but how likely each of a couple of hundred possible colours is; the **vividness** slider
-decides how boldly it commits (low: a cautious, muted average; high: the most likely bold colour).
+colour but how likely each of a couple of hundred possible colours is. The colour it gives is the
+average of those, weighted by how likely each is: clear where the network is sure, fading towards
+grey where it is torn between several. The **vividness** slider scales that colour: 0 is plain grey,
+1 the amount measured to match real colour photos, 2 bold.
 
 **Putting it back together.** The guessed a and b are computed at a quarter of the photo's size,
 then sharpened to full size along the photo's own edges, and recombined with the *original* L.

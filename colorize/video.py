@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -109,7 +110,9 @@ def colorize_video(
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise ColorizeError(folder, f"cannot create the output folder ({e.strerror or e})") from None
-    stabilizer = TemporalStabilizer() if stabilize else None
+    # the scaled-mean decode wants the carried estimate warped bilinearly (see stabilize.warp_planes)
+    warp = cv2.INTER_LINEAR if model.info.mean_decode is not None else cv2.INTER_CUBIC
+    stabilizer = TemporalStabilizer(interpolation=warp) if stabilize else None
     max_frames = int(limits.max_seconds * info.fps) + 2
     net_h, net_w = model.network_size(info.height, info.width, network_side)
     start = time.monotonic()
