@@ -13,12 +13,13 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from colorize import ColorizeError
+from colorize import ColorizeError, ColorModel
 from colorize.cli import main
 from colorize.lab import rgb_to_lab
 from colorize.stabilize import TemporalStabilizer, warp_planes
 from colorize.video import VideoCancelled, VideoLimits, colorize_video, probe_video
 from colorize.videoio import exact_rate, parse_probe
+from tiny_model import build_tiny_model
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -209,6 +210,24 @@ def test_without_stabilisation_too(clips, tiny_model, tmp_path):
     _, on = assert_faithful(clips["gray"], tmp_path / "on.mp4", False)
     _, off = assert_faithful(clips["gray"], tmp_path / "off.mp4", False)
     assert np.abs(on[..., 1:] - off[..., 1:]).mean() > 0.01  # the switch really changes something
+
+
+@pytest.mark.parametrize("scaled_mean, warp", [(None, cv2.INTER_CUBIC), ((0.8, 1.8), cv2.INTER_LINEAR)])
+def test_the_stabiliser_warps_as_the_models_decode_wants(clips, tmp_path, monkeypatch, scaled_mean, warp):
+    """Bicubic for the annealed mean, bilinear for the scaled mean (see colorize.stabilize.warp_planes)."""
+    import colorize.video
+
+    model = ColorModel(build_tiny_model(tmp_path / "m", scaled_mean=scaled_mean))
+    made = []
+
+    def recording(**kwargs):
+        made.append(kwargs)
+        return TemporalStabilizer(**kwargs)
+
+    monkeypatch.setattr(colorize.video, "TemporalStabilizer", recording)
+    colorize_video(clips["gray"], tmp_path / "out.mp4", model)
+    assert [k["interpolation"] for k in made] == [warp]
+    assert_faithful(clips["gray"], tmp_path / "out.mp4", False)
 
 
 def test_rotated_video_comes_out_upright(clips, tiny_model, tmp_path):
