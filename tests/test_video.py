@@ -51,7 +51,11 @@ def ffmpeg_children():
     """ffmpeg processes that are children of this test process (Linux /proc)."""
     found = []
     for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
-        for pid in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # a thread that ended between the listing and the read has no children left
+            continue
+        for pid in children:
             try:
                 if "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
                     found.append(pid)
