@@ -107,6 +107,12 @@ class ModelInfo:
         """Whether the network takes colour hints besides L."""
         return self.hints is not None
 
+    @property
+    def grey_at_zero(self) -> bool:
+        """Whether vividness 0 is plain grey (the scaled mean) rather than the annealed mean's most
+        cautious colour."""
+        return self.mean_decode is not None
+
 
 def read_info(folder: str | os.PathLike[str]) -> ModelInfo:
     """Parse and validate a model folder's metadata (does not load the network)."""

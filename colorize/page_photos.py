@@ -93,17 +93,6 @@ def look_at(model, name, data, max_pixels=PAGE_MAX_PIXELS):
     return look
 
 
-def engine_vividness(vividness, grey_at_zero=False):
-    """The page's vividness (0..2) -> (the engine's vividness, colour amount 0..1).
-
-    A model decoded by the scaled posterior mean (the bundled one) is plain grey at 0 itself. For an
-    annealed-mean model the lowest vividness is its most cautious colour, not grey, so the page's
-    first GREY_RAMP fades that colour in from plain grey: either way a class can slide from no
-    colour to bold."""
-    v = float(vividness)
-    return v, 1.0 if grey_at_zero else min(1.0, max(0.0, v / GREY_RAMP))
-
-
 class FadedModel:
     """A model whose predicted colours are scaled by `amount` (0: plain grey); all else is the model's."""
 
@@ -118,8 +107,14 @@ class FadedModel:
 
 
 def for_vividness(model, vividness):
-    """(model to render with, engine vividness) for the page's vividness."""
-    v, amount = engine_vividness(vividness, getattr(getattr(model, "info", None), "mean_decode", None) is not None)
+    """(model to render with, engine vividness) for the page's vividness (0..2).
+
+    A model that is plain grey at vividness 0 (ModelInfo.grey_at_zero: the bundled one) renders as it
+    is. For an annealed-mean model the lowest vividness is its most cautious colour, not grey, so the
+    page's first GREY_RAMP fades that colour in from plain grey: either way a class can slide from no
+    colour to bold."""
+    v = float(vividness)
+    amount = 1.0 if model.info.grey_at_zero else min(1.0, max(0.0, v / GREY_RAMP))
     return (model if amount >= 1.0 else FadedModel(model, amount)), v
 
 

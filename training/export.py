@@ -77,7 +77,7 @@ def vividness_block(vividness, decode="annealed-mean", temperature=None, gain=No
     }
 
 
-def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None, decode=None):
+def export(ckpt_path, out_dir, name, long_side, vividness_meta, extra_meta=None):
     ck = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     bins = np.asarray(ck["bins"], np.float32)
     log_weights = rebalance_log_weights(ck, ckpt_path)
@@ -131,7 +131,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness, extra_meta=None, deco
                 "bins": bins.tolist(),
                 "log_rebalance_weights": [round(float(x), 5) for x in log_weights],
             },
-            "vividness": vividness_block(vividness, **(decode or {})),
+            "vividness": vividness_meta,
             "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
             "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
             "training": ck.get("state", {}),
@@ -165,10 +165,8 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.8, help="scaled-mean: logits / temperature")
     ap.add_argument("--gain", type=float, default=1.8, help="scaled-mean: colour gain at vividness 1")
     args = ap.parse_args()
-    decode = {"decode": args.decode}
-    if args.decode == "scaled-mean":
-        decode.update(temperature=args.temperature, gain=args.gain)
-    export(args.ckpt, args.out, args.name, args.long_side, args.vividness, decode=decode)
+    vividness_meta = vividness_block(args.vividness, args.decode, args.temperature, args.gain)
+    export(args.ckpt, args.out, args.name, args.long_side, vividness_meta)
 
 
 if __name__ == "__main__":

@@ -161,13 +161,12 @@ def prune_holdout(hold_dir):
     """Remove near-colourless photos from the held-out split; returns {source: (kept, removed)}."""
     counts = {}
     for path in sorted(Path(hold_dir).iterdir()):
-        kept, removed = counts.get(path.name.split("__")[0], (0, 0))
-        if colourful_file(path):
-            kept += 1
-        else:
+        source = path.name.split("__")[0]
+        keep = colourful_file(path)
+        if not keep:
             path.unlink()
-            removed += 1
-        counts[path.name.split("__")[0]] = (kept, removed)
+        kept, removed = counts.get(source, (0, 0))
+        counts[source] = (kept + keep, removed + (not keep))
     return counts
 
 
