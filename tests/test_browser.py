@@ -288,6 +288,20 @@ def lab_of(image):
     return rgb_to_lab(np.asarray(image.convert("RGB"), np.float32) / 255.0)
 
 
+def move_vividness(page, target):
+    """Move the vividness slider to `target` with the arrow keys, as a person would. The slider's own
+    value is read after each press, so a press lost to a rerun that replaced the slider is pressed again."""
+    slider = page.locator(".st-key-vividness input[type=range]")
+    for _ in range(40):
+        value = float(slider.input_value())
+        if abs(value - target) < 1e-6:
+            return
+        slider.focus()
+        page.keyboard.press("ArrowRight" if value < target else "ArrowLeft")
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the vividness slider stayed at {slider.input_value()}, not {target}")
+
+
 def screenshot(page, name, **kwargs):
     if SCREENSHOTS:
         (ROOT / "docs").mkdir(exist_ok=True)
@@ -308,10 +322,9 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     assert comparison.locator("img").count() == 2
     assert page.get_by_text("Original (").count() == 0  # black and white: not shown twice
 
-    page.locator(".st-key-vividness input[type=range]").focus()
-    for _ in range(4):
-        page.keyboard.press("ArrowRight")
-    wait_for_result(page, f"{float(default_vividness(server)) + 0.20:.2f}")
+    target = f"{float(default_vividness(server)) + 0.20:.2f}"
+    move_vividness(page, float(target))
+    wait_for_result(page, target)
 
     name, data = download(page, "Colorized PNG")
     assert name == "browser-photo_colorized.png"
@@ -375,9 +388,7 @@ def test_pin_a_blue_and_the_full_size_png_is_blue_there_only(hint_server, server
     print(f"\n[browser] pinned blue: near b* {near[..., 2].mean():.1f}; far mean dE {delta:.2f}")
     assert delta < 3  # a region far away keeps its colour
 
-    page.locator(".st-key-vividness input[type=range]").focus()  # pins survive a vividness change
-    for _ in range(4):
-        page.keyboard.press("ArrowLeft")
+    move_vividness(page, 0.80)  # pins survive a vividness change
     wait_for_result(page, "0.80")
     assert page.get_by_role("button", name="Pin 1 color picker").count() == 1
     _, data = download(page, "Colorized PNG")
