@@ -2,7 +2,9 @@
 
 A quick in-process proxy of benchmarks/quality.py (which measures the exported ONNX model through the
 project's pipeline): PSNR of the colorized photo at the default vividness with no hints and with 10
-hints taken from the true colours, and the mean chroma, on 120 held-out photos at 224 px.
+hints taken from the true colours, and the mean chroma, on 120 held-out photos at 224 px. It decodes
+as the shipped model will: the annealed mean at 0.7 (the first model's) or, given a model.json
+vividness block with `"decode": "scaled-mean"`, that decode at vividness 1 (colorize.model.MeanDecode).
 """
 
 from pathlib import Path
@@ -25,8 +27,10 @@ def psnr(a, b):
 
 
 class HeldOut:
-    def __init__(self, folder, bins, rebalance_weights, n=N_PHOTOS):
-        paths = sorted(p for p in Path(folder).iterdir() if p.is_file())
+    def __init__(self, folder, bins, rebalance_weights, n=N_PHOTOS, vividness_block=None):
+        paths = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+        block = vividness_block or {}
+        self.scaled_mean = (block["temperature"], block["gain"]) if block.get("decode") == "scaled-mean" else None
         paths = paths[:: max(1, len(paths) // n)][:n]
         self.bins = torch.from_numpy(np.asarray(bins, np.float32))
         self.log_w = torch.from_numpy(np.log(np.asarray(rebalance_weights, np.float32)))
@@ -53,10 +57,13 @@ class HeldOut:
             self.items.append((rgb, lab, hint_ab, mask))
 
     def _rgb(self, logits, lab):
-        t, corr = 0.45**VIVIDNESS, 1.0 - VIVIDNESS
+        if self.scaled_mean:
+            (t, gain), corr = self.scaled_mean, 1.0
+        else:
+            t, corr, gain = 0.45**VIVIDNESS, 1.0 - VIVIDNESS, 1.0
         z = (logits[0].float() - corr * self.log_w[:, None, None]) / t
         p = torch.softmax(z, 0)
-        ab = torch.einsum("qhw,qc->chw", p, self.bins)[None]
+        ab = gain * torch.einsum("qhw,qc->chw", p, self.bins)[None]
         ab = F.interpolate(ab, size=lab.shape[:2], mode="bilinear", align_corners=False)[0].numpy()
         out = np.dstack([lab[..., 0], ab[0], ab[1]]).astype(np.float32)
         return np.clip(cv2.cvtColor(out, cv2.COLOR_Lab2RGB), 0, 1), ab
@@ -76,7 +83,12 @@ class HeldOut:
             )
             scores["psnr_grey"].append(psnr(grey, rgb))
             if getattr(model, "takes_hints", False):
-                pred_h, _ = self._rgb(model(L, torch.from_numpy(hint_ab)[None], torch.from_numpy(mask)[None]), lab)
+                gain = (
+                    self.scaled_mean[1] if self.scaled_mean else 1.0
+                )  # hints enter divided by it, as in ColorModel.run
+                pred_h, _ = self._rgb(
+                    model(L, torch.from_numpy(hint_ab / gain)[None], torch.from_numpy(mask)[None]), lab
+                )
                 scores["psnr_hints10"].append(psnr(pred_h, rgb))
         model.train(was_training)
         return {k: round(float(np.mean(v)), 3) for k, v in scores.items() if v}
