@@ -115,6 +115,13 @@ def release_upload(upload):
         remove(ctx.session_id, upload.file_id)
 
 
+def live_uploads(value):
+    """The uploaded files an uploader's value still holds. A callback can see a file that
+    release_upload already dropped from the store (a `DeletedFile`, which has no bytes): skipped."""
+    files = value if isinstance(value, list) else [value] if value is not None else []
+    return [f for f in files if hasattr(f, "getvalue")]
+
+
 def my_shelf():
     return page_memory()[0].get(session_id())
 
@@ -255,7 +262,7 @@ def take_uploads(key):
     """The uploader's new files go onto this visitor's shelf (and out of Streamlit's upload store)."""
     shelves = page_memory()[0]
     shelf = my_shelf()
-    files = st.session_state.get(key) or []
+    files = live_uploads(st.session_state.get(key))
     notes, added = [], []
     for p in [p for p in shelf.photos.values() if p.problem]:
         shelf.remove(p.id)
@@ -695,10 +702,11 @@ def hints_lesson(model, photo, look, raw, vividness):
 def take_video(key):
     """A chosen clip goes onto the shelf (one at a time) and out of Streamlit's upload store."""
     shelf, budget = my_shelf(), page_memory()[0].budget
-    upload = st.session_state.get(key)
+    uploads = live_uploads(st.session_state.get(key))
     st.session_state["video-uploader"] = st.session_state.get("video-uploader", 0) + 1
-    if upload is None:
+    if not uploads:
         return
+    upload = uploads[0]
     data = upload.getvalue()
     if len(data) > budget.upload_bytes_per_session:
         st.session_state["video-note"] = (

@@ -9,7 +9,10 @@
      the same session options (colorize.model.onnx_session: threads, no spinning, full graph
      optimisation): at our input size 192x256 for fairness, and at the paper's 224x224.
 
-    python benchmarks/speed.py [--repeats 5] [--sizes 0.3 1 4 12] [--skip-eccv16]
+    python benchmarks/speed.py [--repeats 5] [--sizes 0.3 1 4 12] [--skip-eccv16] [--float-onnx PATH]
+
+The bundled network is 8-bit (training/quantize.py); --float-onnx times its float original (kept
+beside the training checkpoint as model-fp32.onnx) under the same options, for the figure both ways.
 
 Goals (issue 2): at most 150 ms for a 1 MP photo end to end; our network at least 20x faster
 than ECCV16. Photos come from ../shared/samples/bw (read only, never copied); without them a
@@ -216,20 +219,27 @@ def eccv16_onnx():
     return model.SerializeToString(), sum(int(np.prod(t.dims)) for t in inits)
 
 
-def forward_times(model, repeats, skip_eccv16, threads):
+def forward_times(model, repeats, skip_eccv16, threads, float_onnx=None):
     h, w = model.network_size(3, 4)
     x = np.random.default_rng(0).uniform(0, 100, (1, h, w)).astype(np.float32)
     ours, ours_cpu = timed(lambda: model.run(x), repeats, warmup=2)
     params = parameter_count(model.info.onnx_path)
+    precision = model.info.meta.get("precision", {}).get("weights", "float32")
     import onnxruntime
 
     print(
         f"\nNetwork forward pass (ONNX Runtime {onnxruntime.__version__}, CPU), median of {repeats}, ms wall (ms CPU):"
     )
     print(
-        f"  ours ({model.name}{f', {params / 1e6:.1f} M parameters' if params else ''}) at {h}x{w} "
+        f"  ours ({model.name}, {precision}{f', {params / 1e6:.1f} M parameters' if params else ''}) at {h}x{w} "
         f"(a 4:3 photo): {ours:8.1f} ({ours_cpu:.1f})"
     )
+    if float_onnx:
+        sess = onnx_session(float_onnx, threads)
+        feed = {i.name: np.zeros([1, *i.shape[1:2], h, w], np.float32) for i in sess.get_inputs()}
+        feed[model.input_name] = x[:, None]
+        t, t_cpu = timed(functools.partial(sess.run, None, feed), repeats, warmup=2)
+        print(f"  ours before quantization ({Path(float_onnx).name}, float32): {t:8.1f} ({t_cpu:.1f})")
     if skip_eccv16:
         return
     if not _has_onnx():
@@ -276,6 +286,7 @@ def main():
         help="one thread for OpenCV and ONNX Runtime: CPU time then approximates one idle core",
     )
     ap.add_argument("--skip-eccv16", action="store_true")
+    ap.add_argument("--float-onnx", help="also time this float ONNX network (the bundled one before quantization)")
     args = ap.parse_args()
     if args.single_thread:
         import cv2
@@ -296,7 +307,7 @@ def main():
         f"threads: {'1 (--single-thread)' if args.single_thread else 'all cores'}\n"
     )
     end_to_end(model, args.sizes, args.repeats)
-    forward_times(model, args.repeats, args.skip_eccv16, args.threads)
+    forward_times(model, args.repeats, args.skip_eccv16, args.threads, args.float_onnx)
 
 
 if __name__ == "__main__":

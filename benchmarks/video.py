@@ -304,7 +304,8 @@ def main(argv):
 
     model = ColorModel(MODEL)
     meta = model.info.meta.get("training", {})
-    print(f"model {model.name} ({MODEL.relative_to(ROOT)}, training step {meta.get('step', '?')})")
+    crops = meta.get("crops_total", meta.get("seen", "?"))
+    print(f"model {model.name} ({MODEL.relative_to(ROOT)}, {crops} training crops)")
     sections = argv or ["speed", "memory", "flicker"]
     with tempfile.TemporaryDirectory(prefix="colorize-bench-") as tmp:
         work = Path(tmp)

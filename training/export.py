@@ -1,7 +1,7 @@
 """Export a training checkpoint to the engine's model folder: ONNX (dynamic batch and size) + model.json.
 
     python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0 --vividness 1 \
-        --decode scaled-mean --temperature 0.8 --gain 1.8
+        --decode scaled-mean --temperature 0.8 --gain 1.8 --int8-calib ../shared/data/train
 
 --decode scaled-mean (the bundled model's; see colorize.model.MeanDecode) scales the posterior mean by
 --gain, chosen with benchmarks/quality.py's sweep; annealed-mean is the first model's decode.
@@ -9,7 +9,9 @@
 A checkpoint trained with --hints exports a network with the two colour-hint inputs and a "hints"
 block in model.json (see colorize/model.py).
 
-The ONNX Runtime output is checked against torch before anything is written.
+The ONNX Runtime output is checked against torch before anything is written. With --int8-calib the
+float network is then quantized in place (training/quantize.py: 8-bit integers, calibrated on those
+photos), and its float original is kept beside the checkpoint as model-fp32.onnx.
 """
 
 import argparse
@@ -138,6 +140,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness_meta, extra_meta=None)
         }
     )
     meta.pop("hints", None)
+    meta.pop("precision", None)  # a float network; quantize.py writes the block when it quantizes
     meta.pop("quality", None)  # measured for the previous network; benchmarks/quality.py --record redoes it
     if hints:
         meta["hints"] = {
@@ -164,9 +167,14 @@ def main():
     ap.add_argument("--decode", choices=("scaled-mean", "annealed-mean"), default="annealed-mean")
     ap.add_argument("--temperature", type=float, default=0.8, help="scaled-mean: logits / temperature")
     ap.add_argument("--gain", type=float, default=1.8, help="scaled-mean: colour gain at vividness 1")
+    ap.add_argument("--int8-calib", help="quantize to 8-bit integers, calibrated on the photos in this folder")
     args = ap.parse_args()
     vividness_meta = vividness_block(args.vividness, args.decode, args.temperature, args.gain)
     export(args.ckpt, args.out, args.name, args.long_side, vividness_meta)
+    if args.int8_calib:
+        from quantize import quantize_folder
+
+        quantize_folder(args.out, args.int8_calib, os.path.join(os.path.dirname(args.ckpt), "model-fp32.onnx"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""Choose the scaled-mean decode (temperature, gain) on two held-out splits at once.
+
+    python benchmarks/decode_sweep.py --split broad=~/colorize-work/broad-holdout \
+        --split val=../shared/data/val --temperatures 0.6,0.7,0.8 --gains 1.5,1.6,1.7,1.8 [--limit 400]
+
+The network runs once per photo (its raw output is kept), then every (temperature, gain) pair is
+decoded and rendered through the project's pipeline and scored with PSNR and CF (as
+benchmarks/quality.py does) against the true colours, with the no-colour PSNR beside it. It needs
+only requirements-test.txt; quality.py then measures the chosen setting with LPIPS and FID.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from checkout import ROOT
+from metrics import colourfulness
+from quality import psnr, to_u8
+
+from colorize import ColorModel, load_image
+from colorize.decode import IMAGE_SUFFIXES
+from colorize.lab import gray_rgb, recombine
+from colorize.model import MeanDecode
+from colorize.pipeline import predict, render_ab
+
+
+def floats(text):
+    return [float(v) for v in text.split(",") if v]
+
+
+def held_out_predictions(model, folder, limit):
+    """(truth uint8, Prediction) for every photo of a folder (every n-th one with a limit)."""
+    paths = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if limit:
+        paths = paths[:: max(1, len(paths) // limit)][:limit]
+    out = []
+    for p in paths:
+        photo = load_image(p)
+        out.append((to_u8(photo.rgb), predict(model, [photo.rgb])[0]))
+    return out
+
+
+def score(model, items, vividness=1.0):
+    """Mean PSNR and CF of the rendered photos, and the no-colour PSNR."""
+    psnrs, cfs, grey = [], [], []
+    for truth, pred in items:
+        out = to_u8(recombine(pred.L, render_ab(model, pred, vividness)))
+        psnrs.append(psnr(out, truth))
+        cfs.append(colourfulness(out))
+        grey.append(psnr(to_u8(gray_rgb(pred.L)), truth))
+    return float(np.mean(psnrs)), float(np.mean(cfs)), float(np.mean(grey))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(ROOT / "models" / "colorize-lite0"))
+    ap.add_argument("--split", action="append", required=True, help="NAME=FOLDER; repeat for each split")
+    ap.add_argument("--temperatures", type=floats, default=[0.6, 0.7, 0.8, 1.0])
+    ap.add_argument("--gains", type=floats, default=[1.4, 1.5, 1.6, 1.7, 1.8])
+    ap.add_argument("--limit", type=int, default=0, help="at most this many photos per split")
+    args = ap.parse_args()
+    model = ColorModel(args.model)
+    if model.info.mean_decode is None:
+        raise SystemExit(f"{model.name} does not use the scaled-mean decode")
+    splits = {}
+    for spec in args.split:
+        name, folder = spec.split("=", 1)
+        splits[name] = held_out_predictions(model, folder, args.limit)
+        truth_cf = float(np.mean([colourfulness(t) for t, _ in splits[name]]))
+        print(f"{name}: {len(splits[name])} photos, CF of the true colours {truth_cf:.2f}")
+        splits[name] = (splits[name], truth_cf)
+    header = "  T     gain | " + " | ".join(f"{n + ' PSNR':>11} {'(grey)':>7} {'CF':>6} {'dCF':>5}" for n in splits)
+    print(header)
+    for t in args.temperatures:
+        for g in args.gains:
+            model.info.mean_decode = MeanDecode(temperature=t, gain=g)
+            cells = []
+            for items, truth_cf in splits.values():
+                p, cf, grey = score(model, items)
+                cells.append(f"{p:11.3f} {grey:7.3f} {cf:6.2f} {abs(cf - truth_cf):5.2f}")
+            print(f"  {t:<5g} {g:<5g} | " + " | ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
