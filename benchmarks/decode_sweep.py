@@ -10,15 +10,13 @@ only requirements-test.txt; quality.py then measures the chosen setting with LPI
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 from checkout import ROOT
 from metrics import colourfulness
-from quality import psnr, to_u8
+from quality import photo_paths, psnr, to_u8
 
 from colorize import ColorModel, load_image
-from colorize.decode import IMAGE_SUFFIXES
 from colorize.lab import gray_rgb, recombine
 from colorize.model import MeanDecode
 from colorize.pipeline import predict, render_ab
@@ -28,27 +26,26 @@ def floats(text):
     return [float(v) for v in text.split(",") if v]
 
 
-def held_out_predictions(model, folder, limit):
-    """(truth uint8, Prediction) for every photo of a folder (every n-th one with a limit)."""
-    paths = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if limit:
-        paths = paths[:: max(1, len(paths) // limit)][:limit]
-    out = []
-    for p in paths:
-        photo = load_image(p)
-        out.append((to_u8(photo.rgb), predict(model, [photo.rgb])[0]))
-    return out
+class Split:
+    """One held-out folder, run through the network once: each photo's truth and Prediction, and
+    the figures that no decode changes (the true colours' CF, the no-colour PSNR)."""
 
+    def __init__(self, model, folder, limit):
+        self.items = []
+        for path in photo_paths(folder, limit):
+            photo = load_image(path)
+            self.items.append((to_u8(photo.rgb), predict(model, [photo.rgb])[0]))
+        self.truth_cf = float(np.mean([colourfulness(t) for t, _ in self.items]))
+        self.grey_psnr = float(np.mean([psnr(to_u8(gray_rgb(p.L)), t) for t, p in self.items]))
 
-def score(model, items, vividness=1.0):
-    """Mean PSNR and CF of the rendered photos, and the no-colour PSNR."""
-    psnrs, cfs, grey = [], [], []
-    for truth, pred in items:
-        out = to_u8(recombine(pred.L, render_ab(model, pred, vividness)))
-        psnrs.append(psnr(out, truth))
-        cfs.append(colourfulness(out))
-        grey.append(psnr(to_u8(gray_rgb(pred.L)), truth))
-    return float(np.mean(psnrs)), float(np.mean(cfs)), float(np.mean(grey))
+    def score(self, model, vividness=1.0):
+        """Mean PSNR and CF of the photos rendered with the model's current decode."""
+        psnrs, cfs = [], []
+        for truth, pred in self.items:
+            out = to_u8(recombine(pred.L, render_ab(model, pred, vividness)))
+            psnrs.append(psnr(out, truth))
+            cfs.append(colourfulness(out))
+        return float(np.mean(psnrs)), float(np.mean(cfs))
 
 
 def main():
@@ -65,19 +62,17 @@ def main():
     splits = {}
     for spec in args.split:
         name, folder = spec.split("=", 1)
-        splits[name] = held_out_predictions(model, folder, args.limit)
-        truth_cf = float(np.mean([colourfulness(t) for t, _ in splits[name]]))
-        print(f"{name}: {len(splits[name])} photos, CF of the true colours {truth_cf:.2f}")
-        splits[name] = (splits[name], truth_cf)
+        split = splits[name] = Split(model, folder, args.limit)
+        print(f"{name}: {len(split.items)} photos, CF of the true colours {split.truth_cf:.2f}")
     header = "  T     gain | " + " | ".join(f"{n + ' PSNR':>11} {'(grey)':>7} {'CF':>6} {'dCF':>5}" for n in splits)
     print(header)
     for t in args.temperatures:
         for g in args.gains:
             model.info.mean_decode = MeanDecode(temperature=t, gain=g)
             cells = []
-            for items, truth_cf in splits.values():
-                p, cf, grey = score(model, items)
-                cells.append(f"{p:11.3f} {grey:7.3f} {cf:6.2f} {abs(cf - truth_cf):5.2f}")
+            for split in splits.values():
+                p, cf = split.score(model)
+                cells.append(f"{p:11.3f} {split.grey_psnr:7.3f} {cf:6.2f} {abs(cf - split.truth_cf):5.2f}")
             print(f"  {t:<5g} {g:<5g} | " + " | ".join(cells), flush=True)
 
 

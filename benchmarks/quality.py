@@ -110,6 +110,12 @@ def fid(f1, f2):
     return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
+def photo_paths(folder, limit=0):
+    """The photos under a folder, sorted; with a limit, that many spread evenly over them."""
+    paths = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return paths[:: max(1, len(paths) // limit)][:limit] if limit else paths
+
+
 def random_hints(rgb, n, rng):
     """n hints (x, y, true colour there) at random pixels of a float RGB photo."""
     h, w = rgb.shape[:2]
@@ -207,9 +213,7 @@ def main():
     model = ColorModel(args.model)
     if args.long_side:
         model.info.long_side = args.long_side
-    paths = sorted(p for p in Path(args.data).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if args.limit:
-        paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]
+    paths = photo_paths(args.data, args.limit)
     sweep = [float(v) for v in args.vividness.split(",") if v]
     settings = [("no colour (a=b=0)", None, None)]
     settings += [(f"vividness {v:g} guided", v, "guided") for v in sweep]

@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image, write_atomic  # noqa: E402
 from colorize.decode import IMAGE_SUFFIXES  # noqa: E402
-from colorize.model import sha256_of  # noqa: E402
+from colorize.model import onnx_session, sha256_of  # noqa: E402
 from colorize.pipeline import predict  # noqa: E402
 
 N_CALIB = 64
@@ -45,14 +44,16 @@ MAX_AB_ERROR = 2.0  # mean |a/b (int8) - a/b (float)|, Lab units: under the just
 
 
 class RecordingSession:
-    """Wraps an ONNX Runtime session and keeps a copy of every feed it runs (the calibration data)."""
+    """Wraps an ONNX Runtime session and keeps a copy of every feed it runs (the calibration data)
+    with the network's raw output for it (what the quantized network is compared against)."""
 
     def __init__(self, session):
-        self.session, self.feeds = session, []
+        self.session, self.runs = session, []
 
     def run(self, outputs, feed):
-        self.feeds.append({k: np.array(v) for k, v in feed.items()})
-        return self.session.run(outputs, feed)
+        result = self.session.run(outputs, feed)
+        self.runs.append(({k: np.array(v) for k, v in feed.items()}, result[0]))
+        return result
 
     def __getattr__(self, name):
         return getattr(self.session, name)
@@ -63,8 +64,9 @@ def calibration_photos(folder, n=N_CALIB):
     return paths[:: max(1, len(paths) // n)][:n]
 
 
-def engine_feeds(model, paths, seed=0):
-    """The network inputs the engine makes for these photos; every second one with 1-12 true-colour hints."""
+def engine_runs(model, paths, seed=0):
+    """(network input, raw output) pairs the engine makes for these photos; every second photo with
+    1-12 true-colour hints."""
     recorder = RecordingSession(model.session)
     model.session = recorder
     rng = np.random.default_rng(seed)
@@ -79,16 +81,13 @@ def engine_feeds(model, paths, seed=0):
             hints = [[(int(x), int(y), tuple(map(int, c))) for x, y, c in zip(xs, ys, colours, strict=True)]]
         predict(model, [rgb], hints=hints)
     model.session = recorder.session
-    return recorder.feeds
+    return recorder.runs
 
 
-def mean_ab_error(float_model, int8_model, feeds):
-    """Mean |a/b| difference between the two networks over the feeds, at the default vividness."""
-    errors = []
-    for feed in feeds:
-        a = float_model.to_ab(float_model.session.run(None, feed)[0])
-        b = int8_model.to_ab(int8_model.session.run(None, feed)[0])
-        errors.append(float(np.abs(a - b).mean()))
+def mean_ab_error(model, runs, session):
+    """Mean |a/b| difference, at the default vividness, between the recorded outputs and those of
+    another session of the same network (model.to_ab decodes both)."""
+    errors = [np.abs(model.to_ab(raw) - model.to_ab(session.run(None, feed)[0])).mean() for feed, raw in runs]
     return float(np.mean(errors))
 
 
@@ -104,7 +103,8 @@ def quantize_folder(folder, calib, keep_fp32=None):
     if meta.get("precision", {}).get("weights") == "int8":
         raise SystemExit(f"{folder} is already quantized")
     float_model = ColorModel(folder)
-    feeds = engine_feeds(float_model, calibration_photos(calib))
+    runs = engine_runs(float_model, calibration_photos(calib))
+    feeds = [feed for feed, _ in runs]
     keep_fp32 = keep_fp32 and Path(keep_fp32).expanduser().resolve()
 
     class Feeds(CalibrationDataReader):
@@ -130,11 +130,7 @@ def quantize_folder(folder, calib, keep_fp32=None):
             weight_type=QuantType.QInt8,
             nodes_to_exclude=keep_float,
         )
-        trial = Path(tmp) / "trial"
-        trial.mkdir()
-        shutil.copy(out, trial / "model.onnx")
-        (trial / "model.json").write_text(json.dumps({**meta, "sha256": sha256_of(out)}))
-        error = mean_ab_error(float_model, ColorModel(trial), feeds)
+        error = mean_ab_error(float_model, runs, onnx_session(out))
         print(f"{len(feeds)} calibration photos; mean |a/b int8 - a/b float| = {error:.3f}")
         if error > MAX_AB_ERROR:
             raise SystemExit(f"the quantized network's colours differ by {error:.2f} > {MAX_AB_ERROR}: not written")
