@@ -15,6 +15,9 @@ The second model (v2) was trained with
 and continued from that model with more of ../shared/data/train in the mix (`val/`'s kind of photo):
     python training/train.py --work <fresh folder> --broad --hints --local-weight 0.55 \
         --init-onnx <v2's model.onnx> --lr 3e-4 --minutes 85 --finetune 0.3 --val ../shared/data/val
+and once more from that export with train/ at two thirds of the crops:
+    python training/train.py --work <fresh folder> --broad --hints --local-weight 1.3 \
+        --init-onnx <run 3's float export> --lr 2e-4 --minutes 75 --finetune 0.4 --val ../shared/data/val
 `--broad` draws crops from ../shared/data/train and the git-snapshot sources by weight; `--hints`
 adds the colour-hint inputs and samples hints from the true colours; `--init-onnx` starts from a
 shipped model (its bins and rebalancing weights too). Every `--eval-every` minutes the run measures
