@@ -19,6 +19,7 @@ original footage's own CDC shows what faithful, perfectly steady colour would sc
 Samples are read from /work/shared (../shared relative to the repository); nothing is copied.
 """
 
+import argparse
 import functools
 import itertools
 import os
@@ -39,6 +40,7 @@ from colorize.videoio import FrameReader, FrameWriter, ffmpeg_exe, probe_video
 
 SAMPLES = SHARED / "samples" / "video"
 MODEL = ROOT / "models" / "colorize-lite0"
+SECTIONS = ("speed", "memory", "flicker")
 
 
 def ffmpeg(*args):
@@ -77,10 +79,9 @@ def passthrough(src, dst):
 
 
 def speed(model, work):
-    print(
-        f"\n== speed (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
-        "a training run shares the machine, so wall-clock figures are pessimistic)"
-    )
+    load = os.getloadavg()[0]
+    busy = ": other work shares the machine, so wall-clock figures are pessimistic" if load >= 0.5 else ""
+    print(f"\n== speed (load average {load:.1f} on {os.cpu_count()} cores{busy})")
     clips = {"640x360": work / "s360.mp4", "1280x720": work / "s720.mp4"}
     ffmpeg("-i", SAMPLES / "chaplin.mp4", "-t", "4", "-c", "copy", clips["640x360"])
     ffmpeg(
@@ -294,6 +295,11 @@ def flicker_of_clip(model, work, name, options):
 
 
 def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    sections = ap.parse_args(argv).sections or list(SECTIONS)
+    if unknown := sorted(set(sections) - set(SECTIONS)):  # not choices=: argparse rejects an empty list then
+        ap.error(f"unknown section {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
     if not (MODEL / "model.json").is_file():
         print(f"the bundled model is missing: {MODEL} (train it or copy it there first)", file=sys.stderr)
         return 1
@@ -306,15 +312,15 @@ def main(argv):
     meta = model.info.meta.get("training", {})
     crops = meta.get("crops_total", meta.get("seen", "?"))
     print(f"model {model.name} ({MODEL.relative_to(ROOT)}, {crops} training crops)")
-    sections = argv or ["speed", "memory", "flicker"]
     with tempfile.TemporaryDirectory(prefix="colorize-bench-") as tmp:
         work = Path(tmp)
-        for s in sections:
-            {
-                "speed": lambda: speed(model, work),
-                "memory": lambda: memory(work),
-                "flicker": lambda: flicker(model, work),
-            }[s]()
+        runs = {
+            "speed": lambda: speed(model, work),
+            "memory": lambda: memory(work),
+            "flicker": lambda: flicker(model, work),
+        }
+        for section in sections:
+            runs[section]()
     return 0
 
 

@@ -1,7 +1,7 @@
 """Export a training checkpoint to the engine's model folder: ONNX (dynamic batch and size) + model.json.
 
     python training/export.py --ckpt ~/colorize-work/last.pt --out models/colorize-lite0 --vividness 1 \
-        --decode scaled-mean --temperature 0.8 --gain 1.8 --int8-calib ../shared/data/train
+        --decode scaled-mean --temperature 1.0 --gain 1.5 --int8-calib ../shared/data/train --calib-decode 0.7,1.7
 
 --decode scaled-mean (the bundled model's; see colorize.model.MeanDecode) scales the posterior mean by
 --gain, chosen with benchmarks/quality.py's sweep; annealed-mean is the first model's decode.
@@ -11,7 +11,9 @@ block in model.json (see colorize/model.py).
 
 The ONNX Runtime output is checked against torch before anything is written. With --int8-calib the
 float network is then quantized in place (training/quantize.py: 8-bit integers, calibrated on those
-photos), and its float original is kept beside the checkpoint as model-fp32.onnx.
+photos), and its float original is kept beside the checkpoint as model-fp32.onnx. --calib-decode
+calibrates under another temperature and gain than the ones model.json ships with: the gain sets the
+range of the hint inputs that calibration sees, and so how the 8-bit network rounds them.
 """
 
 import argparse
@@ -79,7 +81,21 @@ def vividness_block(vividness, decode="annealed-mean", temperature=None, gain=No
     }
 
 
-def export(ckpt_path, out_dir, name, long_side, vividness_meta, extra_meta=None):
+def training_block(state, previous, run_note):
+    """The checkpoint's own state, and, where these weights went through several runs (each started
+    from the last one's export), their history: the folder's earlier runs plus this one, described by
+    run_note. Exporting the same run again adds nothing."""
+    runs = list(previous.get("runs", []))
+    if run_note and not (runs and runs[-1]["crops"] == state["seen"]):
+        runs.append(
+            {"run": len(runs) + 1, "data": run_note, "minutes": round(state["elapsed"] / 60), "crops": state["seen"]}
+        )
+    if not runs:
+        return state
+    return {"last_run": state, "crops_total": sum(run["crops"] for run in runs), "runs": runs}
+
+
+def export(ckpt_path, out_dir, name, long_side, vividness_meta, run_note=None):
     ck = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     bins = np.asarray(ck["bins"], np.float32)
     log_weights = rebalance_log_weights(ck, ckpt_path)
@@ -136,7 +152,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness_meta, extra_meta=None)
             "vividness": vividness_meta,
             "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
             "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
-            "training": ck.get("state", {}),
+            "training": training_block(ck.get("state", {}), meta.get("training", {}), run_note),
         }
     )
     meta.pop("hints", None)
@@ -151,7 +167,6 @@ def export(ckpt_path, out_dir, name, long_side, vividness_meta, extra_meta=None)
             "pixels; each hint is a patch x patch square at the network's input size; "
             "all zeros = no hints",
         }
-    meta.update(extra_meta or {})
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=1)
     print(f"wrote {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.1f} MB) and {meta_path}")
@@ -168,13 +183,41 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.8, help="scaled-mean: logits / temperature")
     ap.add_argument("--gain", type=float, default=1.8, help="scaled-mean: colour gain at vividness 1")
     ap.add_argument("--int8-calib", help="quantize to 8-bit integers, calibrated on the photos in this folder")
+    ap.add_argument(
+        "--calib-decode",
+        metavar="T,GAIN",
+        help="scaled-mean with --int8-calib: calibrate under this temperature and gain "
+        "(model.json keeps --temperature and --gain)",
+    )
+    ap.add_argument("--run-note", help="what this run trained on: adds it to model.json's history of runs")
     args = ap.parse_args()
     vividness_meta = vividness_block(args.vividness, args.decode, args.temperature, args.gain)
-    export(args.ckpt, args.out, args.name, args.long_side, vividness_meta)
+    calib_meta = vividness_meta
+    if args.calib_decode:
+        if not args.int8_calib or args.decode != "scaled-mean":
+            ap.error("--calib-decode needs --int8-calib and --decode scaled-mean")
+        temperature, gain = (float(x) for x in args.calib_decode.split(","))
+        calib_meta = vividness_block(args.vividness, args.decode, temperature, gain)
+    export(args.ckpt, args.out, args.name, args.long_side, calib_meta, args.run_note)
     if args.int8_calib:
         from quantize import quantize_folder
 
         quantize_folder(args.out, args.int8_calib, os.path.join(os.path.dirname(args.ckpt), "model-fp32.onnx"))
+    if calib_meta is not vividness_meta:
+        ship_decode(args.out, vividness_meta, calib_meta)
+
+
+def ship_decode(out_dir, vividness_meta, calib_meta):
+    """Replace the decode the network was calibrated under with the one model.json ships with, and say so
+    in the precision block (its mean_ab_error was measured under the calibration decode)."""
+    meta_path = os.path.join(out_dir, "model.json")
+    meta = json.load(open(meta_path))
+    meta["vividness"] = vividness_meta
+    meta["precision"]["calibration"] += (
+        f", under the decode T {calib_meta['temperature']}, gain {calib_meta['gain']}; mean_ab_error measured there"
+    )
+    with open(meta_path, "w") as f:
+        json.dump(meta, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Quantize an exported model folder to 8-bit integers (ONNX QDQ), in place: 2x faster on a CPU.
+"""Quantize an exported model folder to 8-bit integers (ONNX QDQ), in place: 1.4-2x faster on a CPU.
 
     python training/quantize.py --model models/colorize-lite0 --calib ../shared/data/train \
         [--keep-fp32 ~/colorize-work/model-fp32.onnx]
