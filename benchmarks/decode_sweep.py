@@ -14,12 +14,12 @@ import argparse
 import numpy as np
 from checkout import ROOT
 from metrics import colourfulness
-from quality import photo_paths, psnr, to_u8
+from quality import photo_paths, psnr
 
 from colorize import ColorModel, load_image
-from colorize.lab import gray_rgb, recombine
+from colorize.lab import gray_rgb, to_uint8
 from colorize.model import MeanDecode
-from colorize.pipeline import predict, render_ab
+from colorize.pipeline import predict, render
 
 
 def floats(text):
@@ -34,15 +34,15 @@ class Split:
         self.items = []
         for path in photo_paths(folder, limit):
             photo = load_image(path)
-            self.items.append((to_u8(photo.rgb), predict(model, [photo.rgb])[0]))
+            self.items.append((to_uint8(photo.rgb), predict(model, [photo.rgb])[0]))
         self.truth_cf = float(np.mean([colourfulness(t) for t, _ in self.items]))
-        self.grey_psnr = float(np.mean([psnr(to_u8(gray_rgb(p.L)), t) for t, p in self.items]))
+        self.grey_psnr = float(np.mean([psnr(to_uint8(gray_rgb(p.L)), t) for t, p in self.items]))
 
     def score(self, model, vividness=1.0):
         """Mean PSNR and CF of the photos rendered with the model's current decode."""
         psnrs, cfs = [], []
         for truth, pred in self.items:
-            out = to_u8(recombine(pred.L, render_ab(model, pred, vividness)))
+            out = render(model, pred, vividness, dtype=np.uint8)
             psnrs.append(psnr(out, truth))
             cfs.append(colourfulness(out))
         return float(np.mean(psnrs)), float(np.mean(cfs))

@@ -27,13 +27,9 @@ from metrics import colourfulness
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image  # noqa: E402
-from colorize.decode import IMAGE_SUFFIXES  # noqa: E402
-from colorize.lab import gray_rgb, recombine  # noqa: E402
-from colorize.pipeline import predict, render_ab  # noqa: E402
-
-
-def to_u8(rgb):
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+from colorize.batch import image_files  # noqa: E402
+from colorize.lab import gray_rgb, to_uint8  # noqa: E402
+from colorize.pipeline import predict, render  # noqa: E402
 
 
 def psnr(a, b):
@@ -112,7 +108,7 @@ def fid(f1, f2):
 
 def photo_paths(folder, limit=0):
     """The photos under a folder, sorted; with a limit, that many spread evenly over them."""
-    paths = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = image_files(Path(folder).expanduser())
     return paths[:: max(1, len(paths) // limit)][:limit] if limit else paths
 
 
@@ -120,7 +116,7 @@ def random_hints(rgb, n, rng):
     """n hints (x, y, true colour there) at random pixels of a float RGB photo."""
     h, w = rgb.shape[:2]
     ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
-    return [(int(x), int(y), tuple(int(c) for c in to_u8(rgb[y, x]))) for x, y in zip(xs, ys, strict=False)]
+    return [(int(x), int(y), tuple(int(c) for c in to_uint8(rgb[y, x]))) for x, y in zip(xs, ys, strict=False)]
 
 
 def hint_gain(model, paths, n_hints, vividness):
@@ -129,11 +125,11 @@ def hint_gain(model, paths, n_hints, vividness):
     plain, hinted = [], []
     for p in paths:
         photo = load_image(p)
-        truth = to_u8(photo.rgb)
+        truth = to_uint8(photo.rgb)
         hints = random_hints(photo.rgb, n_hints, rng)
         for out_list, hint_list in ((plain, None), (hinted, [hints])):
             pred = predict(model, [photo.rgb], hints=hint_list)[0]
-            out_list.append(psnr(to_u8(recombine(pred.L, render_ab(model, pred, vividness))), truth))
+            out_list.append(psnr(render(model, pred, vividness, dtype=np.uint8), truth))
     return float(np.mean(plain)), float(np.mean(hinted))
 
 
@@ -146,14 +142,14 @@ def evaluate(model, paths, settings, metrics):
     t0 = time.time()
     for p in paths:
         photo = load_image(p)
-        truth = to_u8(photo.rgb)
+        truth = to_uint8(photo.rgb)
         truth_u8.append(truth)
         pred = predict(model, [photo.rgb])[0]
         for label, viv, method in settings:
             if viv is None:
-                out = to_u8(gray_rgb(pred.L))
+                out = to_uint8(gray_rgb(pred.L))
             else:
-                out = to_u8(recombine(pred.L, render_ab(model, pred, viv, method)))
+                out = render(model, pred, viv, method, dtype=np.uint8)
             r = rows[label]
             r["psnr"].append(psnr(out, truth))
             r["ssim"].append(ssim(out, truth))

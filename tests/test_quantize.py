@@ -77,3 +77,32 @@ def test_a_quantized_model_is_not_quantized_twice(float_folder, calibration_fold
     quantize.quantize_folder(float_folder, calibration_folder)
     with pytest.raises(SystemExit, match="already quantized"):
         quantize.quantize_folder(float_folder, calibration_folder)
+
+
+def hint_input_scale(folder):
+    """The 8-bit step of the quantized network's hint_ab input (its calibrated range / 255)."""
+    graph = onnx.load(folder / "model.onnx").graph
+    node = next(n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "hint_ab")
+    return float(next(onnx.numpy_helper.to_array(i) for i in graph.initializer if i.name == node.input[1]))
+
+
+def test_a_calibration_decode_sets_the_hint_range_and_leaves_the_shipped_decode(tmp_path, calibration_folder):
+    """A hint enters divided by the gain: calibrated under half model.json's gain, the hint input's
+    range doubles, while model.json keeps its own decode and says which one calibration used."""
+    shipped = build_tiny_hint_model(tmp_path / "shipped", scaled_mean=(0.8, 1.8))
+    other = build_tiny_hint_model(tmp_path / "other", scaled_mean=(0.8, 1.8))
+    vividness = json.loads((other / "model.json").read_text())["vividness"]
+    for folder, decode in ((shipped, None), (other, (0.8, 0.9))):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(quantize, "MAX_AB_ERROR", float("inf"))  # the tiny hint model's rounding: see above
+            quantize.quantize_folder(folder, calibration_folder, calib_decode=decode)
+    assert hint_input_scale(other) == pytest.approx(2 * hint_input_scale(shipped), rel=0.01)
+    meta = json.loads((other / "model.json").read_text())
+    assert meta["vividness"] == vividness
+    assert "under the decode T 0.8, gain 0.9" in meta["precision"]["calibration"]
+
+
+def test_a_calibration_decode_needs_the_scaled_mean(tmp_path, calibration_folder):
+    folder = build_tiny_model(tmp_path / "annealed")
+    with pytest.raises(SystemExit, match="does not use the scaled-mean decode"):
+        quantize.quantize_folder(folder, calibration_folder, calib_decode=(0.7, 1.7))

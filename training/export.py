@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bins import rebalance_weights
 from network import ColorNet
+from quantize import decode_pair, quantize_folder
 
 HINT_PATCH = 3
 DATA_V1 = (
@@ -185,39 +186,20 @@ def main():
     ap.add_argument("--int8-calib", help="quantize to 8-bit integers, calibrated on the photos in this folder")
     ap.add_argument(
         "--calib-decode",
+        type=decode_pair,
         metavar="T,GAIN",
         help="scaled-mean with --int8-calib: calibrate under this temperature and gain "
         "(model.json keeps --temperature and --gain)",
     )
     ap.add_argument("--run-note", help="what this run trained on: adds it to model.json's history of runs")
     args = ap.parse_args()
+    if args.calib_decode and not args.int8_calib:
+        ap.error("--calib-decode needs --int8-calib")
     vividness_meta = vividness_block(args.vividness, args.decode, args.temperature, args.gain)
-    calib_meta = vividness_meta
-    if args.calib_decode:
-        if not args.int8_calib or args.decode != "scaled-mean":
-            ap.error("--calib-decode needs --int8-calib and --decode scaled-mean")
-        temperature, gain = (float(x) for x in args.calib_decode.split(","))
-        calib_meta = vividness_block(args.vividness, args.decode, temperature, gain)
-    export(args.ckpt, args.out, args.name, args.long_side, calib_meta, args.run_note)
+    export(args.ckpt, args.out, args.name, args.long_side, vividness_meta, args.run_note)
     if args.int8_calib:
-        from quantize import quantize_folder
-
-        quantize_folder(args.out, args.int8_calib, os.path.join(os.path.dirname(args.ckpt), "model-fp32.onnx"))
-    if calib_meta is not vividness_meta:
-        ship_decode(args.out, vividness_meta, calib_meta)
-
-
-def ship_decode(out_dir, vividness_meta, calib_meta):
-    """Replace the decode the network was calibrated under with the one model.json ships with, and say so
-    in the precision block (its mean_ab_error was measured under the calibration decode)."""
-    meta_path = os.path.join(out_dir, "model.json")
-    meta = json.load(open(meta_path))
-    meta["vividness"] = vividness_meta
-    meta["precision"]["calibration"] += (
-        f", under the decode T {calib_meta['temperature']}, gain {calib_meta['gain']}; mean_ab_error measured there"
-    )
-    with open(meta_path, "w") as f:
-        json.dump(meta, f, indent=1)
+        fp32 = os.path.join(os.path.dirname(args.ckpt), "model-fp32.onnx")
+        quantize_folder(args.out, args.int8_calib, fp32, args.calib_decode)
 
 
 if __name__ == "__main__":

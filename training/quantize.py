@@ -1,15 +1,17 @@
 """Quantize an exported model folder to 8-bit integers (ONNX QDQ), in place: 1.4-2x faster on a CPU.
 
     python training/quantize.py --model models/colorize-lite0 --calib ../shared/data/train \
-        [--keep-fp32 ~/colorize-work/model-fp32.onnx]
+        [--keep-fp32 ~/colorize-work/model-fp32.onnx] [--calib-decode 0.7,1.7]
 
 Static quantization with ONNX Runtime's own tool: weights per output channel, activations per
 tensor, their ranges calibrated on real photos fed through the engine exactly as the app feeds them
 (colorize.pipeline.predict: its resize, its L, and, for half of them, colour hints taken from the
-true colours, so the hint inputs get a real range too). Weights use 7 of their 8 bits
-(`reduce_range`): x86 CPUs without VNNI multiply u8 x s8 pairs into a 16-bit sum that full-range
-weights can overflow, which would make the output depend on the processor. ONNX Runtime fuses each
-QuantizeLinear/DequantizeLinear pair around a convolution into one integer convolution.
+true colours, so the hint inputs get a real range too; --calib-decode feeds them under another
+scaled-mean temperature and gain than model.json's, since a hint enters divided by the gain).
+Weights use 7 of their 8 bits (`reduce_range`): x86 CPUs without VNNI multiply u8 x s8 pairs into a
+16-bit sum that full-range weights can overflow, which would make the output depend on the
+processor. ONNX Runtime fuses each QuantizeLinear/DequantizeLinear pair around a convolution into
+one integer convolution.
 
 The stem and the first four encoder blocks (FLOAT_LAYERS) stay float: they see the photo at full
 and half network resolution, and on the bundled network their rounding moved the colours most
@@ -34,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image, write_atomic  # noqa: E402
-from colorize.decode import IMAGE_SUFFIXES  # noqa: E402
-from colorize.model import onnx_session, sha256_of  # noqa: E402
+from colorize.batch import image_files  # noqa: E402
+from colorize.model import MeanDecode, onnx_session, sha256_of  # noqa: E402
 from colorize.pipeline import predict  # noqa: E402
 
 N_CALIB = 64
@@ -60,7 +62,8 @@ class RecordingSession:
 
 
 def calibration_photos(folder, n=N_CALIB):
-    paths = sorted(p for p in Path(folder).expanduser().rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    """n of the folder's photos, spread evenly over them in sorted order."""
+    paths = image_files(Path(folder).expanduser())
     return paths[:: max(1, len(paths) // n)][:n]
 
 
@@ -91,8 +94,9 @@ def mean_ab_error(model, runs, session):
     return float(np.mean(errors))
 
 
-def quantize_folder(folder, calib, keep_fp32=None):
-    """Quantize `folder`'s model.onnx in place (see the module docstring); returns the mean a/b error."""
+def quantize_folder(folder, calib, keep_fp32=None, calib_decode=None):
+    """Quantize `folder`'s model.onnx in place (see the module docstring); returns the mean a/b error,
+    measured under calib_decode ((temperature, gain) of the scaled mean) where one is given."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -103,6 +107,10 @@ def quantize_folder(folder, calib, keep_fp32=None):
     if meta.get("precision", {}).get("weights") == "int8":
         raise SystemExit(f"{folder} is already quantized")
     float_model = ColorModel(folder)
+    if calib_decode:
+        if float_model.info.mean_decode is None:
+            raise SystemExit(f"{folder} does not use the scaled-mean decode: --calib-decode does not apply")
+        float_model.info.mean_decode = MeanDecode(*calib_decode)
     runs = engine_runs(float_model, calibration_photos(calib))
     feeds = [feed for feed, _ in runs]
     keep_fp32 = keep_fp32 and Path(keep_fp32).expanduser().resolve()
@@ -138,12 +146,15 @@ def quantize_folder(folder, calib, keep_fp32=None):
             write_atomic(keep_fp32, float_model.info.onnx_path.read_bytes())
         write_atomic(float_model.info.onnx_path, Path(out).read_bytes())
     meta["sha256"] = sha256_of(float_model.info.onnx_path)
+    under = ""
+    if calib_decode:
+        under = f", under the decode T {calib_decode[0]:g}, gain {calib_decode[1]:g}; mean_ab_error measured there"
     meta["precision"] = {
         "weights": "int8",
         "activations": "uint8",
         "format": "ONNX QDQ, weights per output channel in 7 bits (reduce_range), static ranges",
         "float_layers": f"{len(keep_float)} nodes of the stem and encoder blocks 0-3",
-        "calibration": f"{len(feeds)} photos of {Path(calib).name}/, half with colour hints",
+        "calibration": f"{len(feeds)} photos of {Path(calib).name}/, half with colour hints{under}",
         "mean_ab_error": round(error, 3),
     }
     write_atomic(meta_path, json.dumps(meta, indent=1).encode())
@@ -152,13 +163,22 @@ def quantize_folder(folder, calib, keep_fp32=None):
     return error
 
 
+def decode_pair(text):
+    """'0.7,1.7' -> (temperature, gain)."""
+    temperature, gain = (float(v) for v in text.split(","))
+    return temperature, gain
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "colorize-lite0"))
     ap.add_argument("--calib", default=str(ROOT.parent / "shared" / "data" / "train"), help="photos to calibrate on")
     ap.add_argument("--keep-fp32", help="also keep the float network here (to warm-start training from exactly)")
+    ap.add_argument(
+        "--calib-decode", type=decode_pair, metavar="T,GAIN", help="calibrate under this scaled-mean decode"
+    )
     args = ap.parse_args()
-    quantize_folder(args.model, args.calib, args.keep_fp32)
+    quantize_folder(args.model, args.calib, args.keep_fp32, args.calib_decode)
 
 
 if __name__ == "__main__":
