@@ -10,7 +10,8 @@ Every photo is decoded once to a 144 px square (short side to 144, centre crop) 
 array per source (`broad_<source>.npy`). Near-colourless photos are dropped, the files of
 `exclude-jerryzhao173985.txt` are never read, and the held-out split (one photo per ImageNet class,
 chosen by a hash of its path, plus a hashed share of the other sources) is written, full size, to
-`<work>/broad-holdout/` and never trained on. Near-colourless held-out photos (greyscale scans in
+`<work>/broad-holdout/` and never trained on; a second, scene held-out split of MiniPlaces' val/
+goes to `<work>/scenes-holdout/` (its test/ is never read). Near-colourless held-out photos (greyscale scans in
 the snapshots) are left out of the split too, as colorization benchmarks do (Larsson et al.'s
 ctest10k): a grey truth scores any colour as an error and no colour as a perfect 100 dB, so a few of
 them would outweigh everything else in a mean PSNR.
@@ -73,7 +74,21 @@ SOURCES = {
         0.02,
         None,
     ),
+    # MiniPlaces: 100 scene categories (streets, shops, interiors, fields...), what old photos show.
+    # Only its train/ is trained on; the scene held-out split comes from its val/ (scenes_holdout);
+    # its test/ is never listed or read.
+    "miniplaces": (
+        "rathull/CTFs",
+        "f35c219885f163ca00a045236dd44be489598837",
+        ("data/images/train/",),
+        (),
+        0.40,
+        None,
+    ),
 }
+# MiniPlaces' val/: the scene held-out split, photos chosen by a hash of their path.
+SCENES = ("rathull/CTFs", "f35c219885f163ca00a045236dd44be489598837", "data/images/val/")
+SCENES_HOLDOUT = 1200  # before near-colourless photos are pruned; at least 1,000 remain
 # ../shared/data/train (Imagenette, Intel scenes, UTKFace, flowers, objects, BSDS500): its share of crops.
 LOCAL_WEIGHT = 0.32
 SUFFIXES = (".jpg", ".jpeg", ".png")  # what these snapshots hold; part of the set's definition, so fixed here
@@ -234,10 +249,27 @@ def build(mirror, work, exclude_file, workers=2):
         (work / f"broad_{name}.json").write_text(json.dumps(info, indent=1))
         summary[name] = info
         print(name, json.dumps(info), flush=True)
+    summary["scenes_holdout"] = scenes_holdout(mirror, work)
     held = prune_holdout(hold_dir)
     summary["holdout"] = {name: {"kept": k, "removed_colourless": r} for name, (k, r) in held.items()}
     (work / "broad_sources.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def scenes_holdout(mirror, work, n=SCENES_HOLDOUT):
+    """Write the scene held-out split (n photos of MiniPlaces' val/, by path hash) to
+    <work>/scenes-holdout/, near-colourless ones pruned; returns {kept, removed_colourless}."""
+    repo, commit, prefix = SCENES
+    out = Path(work) / "scenes-holdout"
+    if out.is_dir() and any(out.iterdir()):
+        return {"kept": sum(1 for _ in out.iterdir())}
+    out.mkdir(parents=True, exist_ok=True)
+    gdir = git_dir(mirror, repo)
+    paths = sorted(list_paths(gdir, commit, (prefix,), ()), key=path_hash)[:n]
+    for p, data in read_blobs(gdir, commit, sorted(paths)):
+        (out / f"miniplaces__{p.replace('/', '__')}").write_bytes(data)
+    kept, removed = prune_holdout(out).get("miniplaces", (0, 0))
+    return {"kept": kept, "removed_colourless": removed}
 
 
 def load_sources(work):

@@ -120,7 +120,13 @@ def main():
     ap.add_argument("--hints", action="store_true", help="train the colour-hint inputs too")
     ap.add_argument("--init-onnx", help="start from this shipped model (folded BatchNorms: trained in eval mode)")
     ap.add_argument("--local-weight", type=float, default=LOCAL_WEIGHT, help="share of crops from --data with --broad")
-    ap.add_argument("--val", help="also measure this folder (e.g. ../shared/data/val) in the learning curve")
+    ap.add_argument(
+        "--val",
+        action="append",
+        default=[],
+        help="also measure this folder in the learning curve, keys prefixed by its name (repeatable)",
+    )
+    ap.add_argument("--encoder-lr", type=float, default=0.05, help="the tuned encoder blocks' lr, times --lr")
     ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     ap.add_argument("--eval-every", type=float, default=12.0, help="minutes between held-out measurements")
     args = ap.parse_args()
@@ -162,13 +168,17 @@ def main():
         held_out["broad"] = HeldOut(
             os.path.join(args.work, "broad-holdout"), bins_np, weights_np, vividness_block=vividness_block
         )
-    if args.val:
-        held_out["val"] = HeldOut(args.val, bins_np, weights_np, vividness_block=vividness_block)
+    for folder in args.val:
+        name = os.path.basename(os.path.normpath(folder))
+        held_out[name] = HeldOut(folder, bins_np, weights_np, vividness_block=vividness_block)
     enc_ids = {id(p) for p in model.encoder_parameters()}
     dec_params = [p for p in model.parameters() if id(p) not in enc_ids]
     tuned = [p for b in model.blocks[args.finetune_from :] for p in b.parameters()]
     opt = torch.optim.AdamW(
-        [{"params": dec_params, "lr": args.lr, "base": args.lr}, {"params": tuned, "lr": 0.0, "base": args.lr * 0.05}],
+        [
+            {"params": dec_params, "lr": args.lr, "base": args.lr},
+            {"params": tuned, "lr": 0.0, "base": args.lr * args.encoder_lr},
+        ],
         weight_decay=1e-4,
     )
     ckpt_path = os.path.join(args.work, "last.pt")
