@@ -40,7 +40,10 @@ import numpy as np
 from checkout import SHARED
 from PIL import Image
 
-from colorize.batch import PhotoSettings, find_model, plan_batch, run_batch, worker_model
+from colorize.batch.photo import PhotoSettings, worker_model
+from colorize.batch.plan import plan_batch
+from colorize.batch.run import run_batch
+from colorize.model import find_model
 
 SAMPLES = SHARED / "samples" / "bw"
 
@@ -108,7 +111,7 @@ def main():
     args = ap.parse_args()
     from distributed import Client
 
-    from colorize.batch import quiet_dask_logs, start_local_cluster
+    from colorize.batch.cluster import quiet_dask_logs, start_local_cluster
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     loads = [load[0]] if load else []

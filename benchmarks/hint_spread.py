@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from colorize import load_default_model, load_image
 from colorize.hints import parse_hint_arg
 from colorize.lab import to_uint8
+from colorize.page.teaching import hint_change
 from colorize.pipeline import predict, render, render_ab
-from colorize.teaching import hint_change
 
 ROW_HEIGHT = 300
 

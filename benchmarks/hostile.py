@@ -9,12 +9,12 @@
 2. The costliest JPEGs still accepted: the same photo with scans repeated up to the limits
    (colorize.precheck: MAX_JPEG_SCANS scans, MAX_JPEG_PASSES passes over the blocks), repeating
    either the all-components DC scan or the smallest scan. Figure: load_image's time for each.
-3. Another visitor's 1 MP photo through the page's path (results.analyse_photo, then
-   results.full_resolution as PNG: the upload, then the download), with the bundled model: its
-   median time alone, then while another thread submits the hostile JPEG (and then the costliest
-   accepted one) to results.analyse_photo over and over. The delay is the difference of medians.
+3. Another visitor's 1 MP photo through the page's path (colorize.page.photo: analyse_photo, then
+   full_resolution as PNG: the upload, then the download), with the bundled model: its median time
+   alone, then while another thread submits the hostile JPEG (and then the costliest accepted one)
+   to analyse_photo over and over. The delay is the difference of medians.
    With --before, the same while the other thread decodes the hostile JPEG inside the full-size
-   lock, as the page did before issue 11 (Pillow decoding while holding results._full_size_turn).
+   lock, as the page did before issue 11 (Pillow decoding while holding the full-size turn).
 
 Timings are wall clock on this machine (2 cores, shared with whatever else runs): compare the
 figures of one run with each other.
@@ -33,8 +33,9 @@ import numpy as np
 from checkout import ROOT
 from PIL import Image
 
-from colorize import ColorizeError, ColorModel, load_image, results
+from colorize import ColorizeError, ColorModel, load_image
 from colorize.model import models_dir
+from colorize.page import photo as page_photo
 from colorize.precheck import MAX_JPEG_PASSES, MAX_JPEG_SCANS, Refused, check_jpeg
 
 SAMPLE = ROOT / "samples" / "astronaut.jpg"
@@ -111,8 +112,8 @@ def one_mp_photo():
 
 def page_path(model, data):
     """What the page does with an upload, then a download."""
-    analysed = results.analyse_photo(model, "visitor.jpg", data)
-    return results.full_resolution(model, analysed, None, "png")
+    analysed = page_photo.analyse_photo(model, "visitor.jpg", data)
+    return page_photo.full_resolution(model, analysed, None, "png")
 
 
 def timed_runs(fn, runs):
@@ -142,7 +143,7 @@ def while_busy(background, fn, runs):
 def analyse_quietly(model, data):
     def run():
         try:
-            results.analyse_photo(model, "hostile.jpg", data)
+            page_photo.analyse_photo(model, "hostile.jpg", data)
         except ColorizeError:
             pass
 
@@ -153,7 +154,7 @@ def decode_inside_lock(data):
     """The page before issue 11: the upload decoded while holding the process-wide full-size lock."""
 
     def run():
-        with results._full_size_turn:
+        with page_photo._full_size_turn:
             Image.open(io.BytesIO(data)).load()
 
     return run

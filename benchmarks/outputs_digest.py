@@ -60,7 +60,8 @@ def library_digests() -> list[tuple[str, str]]:
     """The hinted render and the lesson's pictures (the page's teaching view), through the library."""
     import numpy as np
 
-    from colorize import load_default_model, load_image, teaching
+    from colorize import load_default_model, load_image
+    from colorize.page import teaching
     from colorize.pipeline import predict, render
 
     model = load_default_model()

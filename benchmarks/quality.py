@@ -27,7 +27,7 @@ from metrics import colourfulness
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image  # noqa: E402
-from colorize.batch import image_files  # noqa: E402
+from colorize.decode import image_files  # noqa: E402
 from colorize.lab import gray_rgb, to_uint8  # noqa: E402
 from colorize.pipeline import predict, render  # noqa: E402
 

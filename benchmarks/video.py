@@ -36,7 +36,8 @@ from checkout import ROOT, SHARED
 from metrics import colourfulness
 
 from colorize.lab import rgb_to_lab
-from colorize.videoio import FrameReader, FrameWriter, ffmpeg_exe, probe_video
+from colorize.video.ffmpeg import FrameReader, FrameWriter, ffmpeg_exe
+from colorize.video.probe import probe_video
 
 SAMPLES = SHARED / "samples" / "video"
 MODEL = ROOT / "models" / "colorize-lite0"
@@ -241,7 +242,7 @@ def mean_colourfulness(frames):
 
 
 def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
-    from colorize.video import VIDEO_NETWORK_SIDE
+    from colorize.video.job import VIDEO_NETWORK_SIDE
 
     print("\n== flicker: colour clip -> grey -> colorized; CDC and WE lower = steadier, CF = colourfulness")
     print(f"network input long side {VIDEO_NETWORK_SIDE} (video default) unless it says 256 (the model's own)")
@@ -266,7 +267,7 @@ def flicker(model, work, names=("fire2.mp4", "example2.mp4"), **options):
 def flicker_of_clip(model, work, name, options):
     """{output label: (CDC, WE, CF)} of one sample clip: the original, its grey copy, and that
     colorized per frame and stabilised, with the network at the video default and at 256."""
-    from colorize.video import VIDEO_NETWORK_SIDE, colorize_video
+    from colorize.video.job import VIDEO_NETWORK_SIDE, colorize_video
 
     gray = work / ("gray-" + name)
     ffmpeg("-i", SAMPLES / name, "-an", "-vf", "format=gray,format=yuv420p", "-c:v", "libx264", "-crf", "12", gray)

@@ -1,6 +1,9 @@
 """Colorize: black-and-white photos and videos to colour with a small neural network, on a CPU, offline.
 
-The library never imports Streamlit; `app.py` and the CLI (`python -m colorize`) are thin layers on it.
+The engine (decode, lab, model, pipeline, hints, upsample, encode ...) imports nothing above it;
+colorize.batch (whole collections) and colorize.video (clips) are built on it, colorize.page holds
+the web page's Streamlit-free work, and the command line (`python -m colorize`) uses all but the page.
+Nothing here imports Streamlit.
 """
 
 from importlib import metadata

@@ -15,20 +15,15 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .batch import (
-    Manifest,
-    PhotoSettings,
-    collect_jobs,
-    default_workers,
-    find_model,
-    plan_batch,
-    run_batch,
-    suffix_format,
-)
+from .batch.manifest import Manifest
+from .batch.photo import PhotoSettings
+from .batch.plan import collect_jobs, plan_batch, suffix_format
+from .batch.pool import default_workers
+from .batch.run import run_batch
 from .decode import DEFAULT_MAX_PIXELS, one_line
 from .errors import ColorizeError
 from .hints import parse_hint_arg
-from .model import check_vividness, list_models, load_default_model, models_dir, sha256_of
+from .model import check_vividness, find_model, list_models, load_default_model, models_dir
 from .progress import ProgressBar
 from .upsample import METHODS
 from .video import VideoLimits
@@ -169,7 +164,7 @@ def cmd_models(args):
     usable = 0
     for info in infos:
         m = info.meta
-        ok = sha256_of(info.onnx_path) == info.sha256
+        ok = info.weights_intact()
         usable += ok
         print(
             f"  {info.name}  ({info.folder.name}/{info.onnx}, {info.onnx_path.stat().st_size / 1e6:.1f} MB, "

@@ -23,6 +23,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -47,6 +48,15 @@ EXIF_DATE = re.compile(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d")
 # 8 bytes per pixel covers uncompressed 16-bit RGBA, plus room for metadata.
 BYTES_PER_PIXEL_LIMIT = 8
 METADATA_ALLOWANCE = 16 << 20
+
+
+def image_files(folder, skip=None):
+    """Image files under folder, recursively and sorted; hidden files and the `skip` folder left out."""
+    found = []
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or Path(here, d).resolve() != skip))
+        found += [Path(here, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(found)
 
 
 @dataclass(frozen=True)

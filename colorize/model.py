@@ -34,19 +34,14 @@ VIVIDNESS_MAX = 2.0
 
 
 def models_dir() -> Path:
-    """Where models live: $COLORIZE_MODELS, the checkout's models/, or the installed copy."""
+    """Where models live: $COLORIZE_MODELS, else the installed package's colorize/models (pyproject.toml
+    ships the checkout's models/ there as package data), else the checkout's models/."""
     env = os.environ.get("COLORIZE_MODELS")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent.parent / "models"
-    if here.is_dir():
-        return here
-    import importlib.util
-
-    spec = importlib.util.find_spec("colorize_models")
-    if spec and spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return here
+    package = Path(__file__).resolve().parent
+    installed = package / "models"
+    return installed if installed.is_dir() else package.parent / "models"
 
 
 @dataclass(frozen=True)
@@ -101,6 +96,18 @@ class ModelInfo:
     @property
     def onnx_path(self) -> Path:
         return self.folder / self.onnx
+
+    def weights_intact(self) -> bool:
+        """Whether the weights file's SHA-256 is the one model.json gives (reads the whole file)."""
+        return sha256_of(self.onnx_path) == self.sha256
+
+    def check_weights(self, checksum: bool = True) -> None:
+        """ColorizeError (one line naming the weights file) when it is missing or, with `checksum`,
+        its SHA-256 is not the one model.json gives."""
+        if not self.onnx_path.is_file():
+            raise ColorizeError(self.onnx_path, "model weights file is missing")
+        if checksum and not self.weights_intact():
+            raise ColorizeError(self.onnx_path, "model weights are corrupt (SHA-256 does not match model.json)")
 
     @property
     def takes_hints(self) -> bool:
@@ -233,8 +240,7 @@ def list_models(root: str | os.PathLike[str] | None = None) -> tuple[list[ModelI
             continue
         try:
             info = read_info(folder)
-            if not info.onnx_path.is_file():
-                raise ColorizeError(info.onnx_path, "model weights file is missing")
+            info.check_weights(checksum=False)
             found.append(info)
         except ColorizeError as e:
             problems.append(str(e))
@@ -299,33 +305,26 @@ def session_load_errors() -> tuple[type[Exception], ...]:
     bytes that are no ONNX model, a graph it cannot run), none of which derive from OSError."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state
 
-    return (
-        OSError,
-        RuntimeError,
-        ValueError,
-        state.Fail,
-        state.InvalidArgument,
-        state.NoSuchFile,
-        state.NoModel,
-        state.InvalidProtobuf,
-        state.InvalidGraph,
-        state.NotImplemented,
-        state.RuntimeException,
-        state.EPFail,
-    )
+    own = "Fail InvalidArgument NoSuchFile NoModel InvalidProtobuf InvalidGraph NotImplemented RuntimeException EPFail"
+    return (OSError, RuntimeError, ValueError, *(getattr(state, name) for name in own.split()))
+
+
+def find_model(name: str | None = None, verify: bool = True) -> ModelInfo:
+    """The named model (by name or folder name) in models_dir(), or the first one there, its weights
+    checked when `verify`: the one lookup of the library, the command line and the batch workers."""
+    infos, problems = list_models()
+    found = [i for i in infos if not name or name in (i.name, i.folder.name)]
+    if not found:
+        why = f" ({problems[0]})" if problems else ""
+        what, message = (name, f"no such model in {models_dir()}") if name else (models_dir(), "no model found")
+        raise ColorizeError(what, message + why)
+    found[0].check_weights(verify)
+    return found[0]
 
 
 def load_default_model(name: str | None = None, threads: int = 0) -> ColorModel:
-    """The named model (by name or folder name) from models_dir(), or the first one there."""
-    infos, problems = list_models()
-    if name:
-        for info in infos:
-            if name in (info.name, info.folder.name):
-                return ColorModel(info.folder, threads)
-        raise ColorizeError(name, "no such model in " + str(models_dir()) + (f" ({problems[0]})" if problems else ""))
-    if not infos:
-        raise ColorizeError(models_dir(), "no model found" + (f" ({problems[0]})" if problems else ""))
-    return ColorModel(infos[0].folder, threads)
+    """The named model (by name or folder name) from models_dir(), or the first one there, loaded."""
+    return ColorModel(find_model(name, verify=False).folder, threads)
 
 
 class ColorModel:
@@ -333,11 +332,8 @@ class ColorModel:
 
     def __init__(self, folder: str | os.PathLike[str], threads: int = 0, verify: bool = True) -> None:
         self.info = read_info(folder)
+        self.info.check_weights(verify)
         path = self.info.onnx_path
-        if not path.is_file():
-            raise ColorizeError(path, "model weights file is missing")
-        if verify and sha256_of(path) != self.info.sha256:
-            raise ColorizeError(path, "model weights are corrupt (SHA-256 does not match model.json)")
         try:
             self.session = onnx_session(path, threads)
         except session_load_errors() as e:

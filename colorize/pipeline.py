@@ -62,6 +62,21 @@ def checked_hints(model: ColorModel, Ls: Sequence[NDArray[np.float32]], hints: H
     return [check_hints(h, L.shape[1], L.shape[0]) for L, h in zip(Ls, hints, strict=True)]
 
 
+def run_network(
+    model: ColorModel,
+    inputs: Sequence[NDArray[np.float32]],
+    hints: Sequence[Sequence[Hint]],
+    photo_shapes: Sequence[tuple[int, ...]],
+) -> NDArray[np.float32]:
+    """One network run on network inputs of one size (L, resized), each with its photo's checked
+    hints (in the pixels of a photo of that (height, width)): the raw output, one per input."""
+    x = np.stack(inputs)
+    if not any(hints):
+        return model.run(x)  # a hint model gets zeros: no hints
+    maps = [hint_maps(h, shape, x.shape[1:], model.hint_patch) for h, shape in zip(hints, photo_shapes, strict=True)]
+    return model.run(x, np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps]))
+
+
 def predict_L(model: ColorModel, Ls: Sequence[NDArray[np.float32]], hints: HintsPerImage = None) -> list[Prediction]:
     """Run the network on several L images; images sharing a network input size go in one call.
 
@@ -73,14 +88,8 @@ def predict_L(model: ColorModel, Ls: Sequence[NDArray[np.float32]], hints: Hints
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, x in enumerate(inputs):
         groups.setdefault(x.shape, []).append(i)
-    for shape, idx in groups.items():
-        if any(per_image[i] for i in idx):
-            maps = [hint_maps(per_image[i], Ls[i].shape, shape, model.hint_patch) for i in idx]
-            out = model.run(
-                np.stack([inputs[i] for i in idx]), np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps])
-            )
-        else:
-            out = model.run(np.stack([inputs[i] for i in idx]))  # a hint model gets zeros: no hints
+    for idx in groups.values():
+        out = run_network(model, [inputs[i] for i in idx], [per_image[i] for i in idx], [Ls[i].shape for i in idx])
         for j, i in enumerate(idx):
             raws[i] = out[j]
     return [Prediction(L, raw, h) for L, raw, h in zip(Ls, raws, per_image, strict=True)]

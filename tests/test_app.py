@@ -6,7 +6,10 @@ those callables and run them like a click would. A click on the photo is what th
 would send: its value set in the session state.
 """
 
+import ast
 import io
+import subprocess
+import sys
 import tempfile
 import tomllib
 import zipfile
@@ -16,12 +19,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize import ColorModel, page_memory, page_photos, page_video, results, teaching
-from colorize.compare import comparison_html
+from colorize import ColorModel
 from colorize.encode import FORMATS
-from colorize.gallery import CREDITS, list_samples
 from colorize.hints import check_hints
 from colorize.lab import rgb_to_lab, to_uint8
+from colorize.page import memory, names, photo, teaching, vividness
+from colorize.page import video as page_video
+from colorize.page.compare import comparison_html
+from colorize.page.gallery import CREDITS, list_samples
 from colorize.pipeline import predict, predict_L, render
 from conftest import ROOT, gradient_photo
 from tiny_model import build_tiny_hint_model, build_tiny_model
@@ -56,17 +61,88 @@ def mean_chroma(rgb_uint8):
     return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
 
 
+# ---------------------------------------------------------------- layers: app.py, tabs/, colorize.page, colorize
+
+
+def imports_of(path, package):
+    """The modules a Python file imports (relative imports resolved against `package`), as dotted names."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}  # `from . import name` may be a module
+    return found
+
+
+LAYERS = {"app": 3, "tabs": 2, "colorize.page": 1}  # and 0: the rest of colorize
+
+
+def layer(module):
+    return next((n for top, n in LAYERS.items() if module == top or module.startswith(top + ".")), 0)
+
+
+def layer_modules():
+    """{dotted module name: the names it imports} of app.py, tabs/ and colorize/."""
+    modules = {"app": imports_of(ROOT / "app.py", "")}
+    for top in ("tabs", "colorize"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+                modules[".".join(parts)] = imports_of(path, ".".join(parts))
+            else:
+                modules[".".join(parts)] = imports_of(path, ".".join(parts[:-1]))
+    return modules
+
+
+def test_layers_import_only_downwards_and_the_library_never_imports_streamlit():
+    """app.py -> tabs/ -> colorize.page -> the rest of colorize: nothing imports a layer above its own,
+    only app.py and tabs/ import Streamlit, and no modules import each other in a circle."""
+    modules = layer_modules()
+    ours = set(modules)
+    for name, imported in modules.items():
+        for other in imported & ours:
+            assert layer(other) <= layer(name), f"{name} imports {other}, a layer above it"
+        if layer(name) < 2:
+            assert not any(i == "streamlit" or i.startswith("streamlit.") for i in imported), (
+                f"{name} imports Streamlit"
+            )
+    graph = {name: imported & ours - {name} for name, imported in modules.items()}
+
+    def visit(name, path):
+        assert name not in path, "import circle: " + " -> ".join([*path, name])
+        for other in graph[name]:
+            # a package importing its own modules, or a module its own package (Python imports that
+            # first anyway), is no circle
+            if not other.startswith(name + ".") and not name.startswith(other + "."):
+                visit(other, [*path, name])
+
+    for name in graph:
+        visit(name, [])
+    code = (  # the library and every page module, in a fresh interpreter
+        "import importlib, pkgutil, sys, colorize, colorize.page\n"
+        "for m in pkgutil.iter_modules(colorize.page.__path__, 'colorize.page.'): importlib.import_module(m.name)\n"
+        "print('streamlit' in sys.modules)"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert fresh.stdout.strip() == "False", fresh.stderr
+
+
 # ---------------------------------------------------------------- helpers behind the page
 
 
 def test_full_resolution_download_matches_the_pipeline_render(tiny_model):
     rgb = gradient_photo(300, 200, seed=3)  # more rows than one strip, so the strips are stitched
-    analysed = results.analyse_photo(tiny_model, "x.png", png_bytes(300, 200, seed=3, grey=False))
+    analysed = photo.analyse_photo(tiny_model, "x.png", png_bytes(300, 200, seed=3, grey=False))
     expected = to_uint8(render(tiny_model, predict(tiny_model, [to_uint8(rgb) / np.float32(255)])[0], 1.5))
-    got = np.asarray(Image.open(io.BytesIO(results.full_resolution(tiny_model, analysed, 1.5, "png"))))
+    got = np.asarray(Image.open(io.BytesIO(photo.full_resolution(tiny_model, analysed, 1.5, "png"))))
     assert got.shape == (300, 200, 3)
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
-    jpg = Image.open(io.BytesIO(results.full_resolution(tiny_model, analysed, 1.5, "jpg")))
+    jpg = Image.open(io.BytesIO(photo.full_resolution(tiny_model, analysed, 1.5, "jpg")))
     assert jpg.format == "JPEG" and jpg.size == (200, 300)
 
 
@@ -74,17 +150,20 @@ def test_png_download_keeps_transparency(tiny_model):
     rgba = np.dstack([to_uint8(gradient_photo(40, 60)), np.full((40, 60), 128, np.uint8)])
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, "PNG")
-    analysed = results.analyse_photo(tiny_model, "t.png", buf.getvalue())
-    out = Image.open(io.BytesIO(results.full_resolution(tiny_model, analysed)))
+    analysed = photo.analyse_photo(tiny_model, "t.png", buf.getvalue())
+    out = Image.open(io.BytesIO(photo.full_resolution(tiny_model, analysed)))
     assert out.mode == "RGBA" and np.asarray(out)[..., 3].max() == 128
 
 
-def test_preview_is_screen_sized_and_the_download_full_sized(tiny_model):
-    analysed = results.analyse_photo(tiny_model, "big.png", png_bytes(900, 1600))
-    assert analysed.size == (1600, 900)
-    assert results.preview(tiny_model, analysed, 1.0, max_side=400).shape == (225, 400, 3)
-    assert results.gray_preview(analysed, 400).shape == (225, 400, 3)
-    assert analysed.original.shape[1] <= results.PREVIEW_SIDE
+def test_previews_are_screen_sized_and_the_analysis_full_sized(tiny_model):
+    data = png_bytes(900, 1600)
+    analysed = photo.analyse_photo(tiny_model, "big.png", data)
+    assert analysed.prediction.L.shape == (900, 1600)
+    assert analysed.original.shape[1] <= photo.PREVIEW_SIDE
+    look = photo.look_at(tiny_model, "big.png", data)
+    assert look.size == (1600, 900)
+    assert photo.preview(tiny_model, look, 1.0, side=400).shape == (225, 400, 3)
+    assert photo.grey_preview(look, 400).shape == (225, 400, 3)
 
 
 def test_analysis_works_from_the_pixels_as_decoded_with_the_same_results(tiny_model, monkeypatch):
@@ -95,12 +174,12 @@ def test_analysis_works_from_the_pixels_as_decoded_with_the_same_results(tiny_mo
     from colorize.upsample import shrink
 
     for data, grey in ((png_bytes(700, 1300), True), (png_bytes(700, 1300, grey=False), False)):
-        photo = load_image("p.png", data)
-        assert photo.is_grey == grey
-        L, original = lightness(photo.rgb), to_uint8(shrink(photo.rgb, 500))
+        decoded = load_image("p.png", data)
+        assert decoded.is_grey == grey
+        L, original = lightness(decoded.rgb), to_uint8(shrink(decoded.rgb, 500))
         with monkeypatch.context() as m:
             m.setattr(Photo, "rgb", property(lambda self: pytest.fail("analyse_photo made the whole float RGB")))
-            analysed = results.analyse_photo(tiny_model, "p.png", data, preview_side=500)
+            analysed = photo.analyse_photo(tiny_model, "p.png", data, preview_side=500)
         np.testing.assert_array_equal(analysed.prediction.L, L)
         np.testing.assert_array_equal(analysed.original, original[..., 0] if grey else original)
 
@@ -109,16 +188,13 @@ def test_page_refuses_photos_over_its_pixel_limit(tiny_model):
     from colorize import ColorizeError
 
     with pytest.raises(ColorizeError, match="over the limit"):
-        page_photos.look_at(tiny_model, "huge.png", png_bytes(100, 100), max_pixels=5000)
+        photo.look_at(tiny_model, "huge.png", png_bytes(100, 100), max_pixels=5000)
 
 
-def test_output_names_and_zip():
-    assert results.output_name("holiday/beach.photo.JPG") == "beach.photo_colorized.png"
-    assert results.output_name("C:\\scans\\gran.tif", "jpg") == "gran_colorized.jpg"
-    assert results.unique_names(["a.png", "A.png", "a.png", "b.png"]) == ["a.png", "A-2.png", "a-3.png", "b.png"]
-    data = results.zip_files([("a.png", b"1"), ("a.png", b"22"), ("b.png", b"333")])
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert {i.filename: i.file_size for i in z.infolist()} == {"a.png": 1, "a-2.png": 2, "b.png": 3}
+def test_output_names_are_unique_in_a_zip():
+    assert names.output_name("holiday/beach.photo.JPG") == "beach.photo_colorized.png"
+    assert names.output_name("C:\\scans\\gran.tif", "jpg") == "gran_colorized.jpg"
+    assert names.unique_names(["a.png", "A.png", "a.png", "b.png"]) == ["a.png", "A-2.png", "a-3.png", "b.png"]
 
 
 def test_channel_images_show_a_and_b_as_colour():
@@ -192,18 +268,18 @@ def test_samples_include_a_short_credited_sample_video(tmp_path):
 
 
 def test_a_look_is_screen_sized_whatever_the_photo(tiny_model):
-    look = page_photos.look_at(tiny_model, "big.png", png_bytes(1800, 2400, seed=12))
+    look = photo.look_at(tiny_model, "big.png", png_bytes(1800, 2400, seed=12))
     assert look.size == (2400, 1800)
-    assert max(look.preview_L.shape) == page_photos.PREVIEW_SIDE
+    assert max(look.preview_L.shape) == photo.PREVIEW_SIDE
     assert look.original is None  # black and white: the original is its grey
-    assert page_memory.footprint(look) < 12 * page_memory.MB
-    colour = page_photos.look_at(tiny_model, "colour.png", png_bytes(60, 80, seed=1, grey=False))
+    assert memory.footprint(look) < 12 * memory.MB
+    colour = photo.look_at(tiny_model, "colour.png", png_bytes(60, 80, seed=1, grey=False))
     assert colour.original is not None and colour.original.shape == (60, 80, 3)
 
 
 def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
-    look = page_photos.look_at(tiny_model, "v.png", png_bytes(96, 128, seed=3))
-    grey, faint, full = (page_photos.preview(tiny_model, look, v) for v in (0.0, page_photos.GREY_RAMP / 2, 1.0))
+    look = photo.look_at(tiny_model, "v.png", png_bytes(96, 128, seed=3))
+    grey, faint, full = (photo.preview(tiny_model, look, v) for v in (0.0, vividness.GREY_RAMP / 2, 1.0))
     assert mean_chroma(grey) < 0.5
     assert 0.5 < mean_chroma(faint) < mean_chroma(full)
     L = rgb_to_lab(grey.astype(np.float32) / 255)[..., 0]
@@ -212,28 +288,28 @@ def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
 
 def test_a_scaled_mean_model_is_plain_grey_at_zero_without_the_ramp(tmp_path):
     model = ColorModel(build_tiny_model(tmp_path / "m", scaled_mean=(1.0, 1.5)))
-    look = page_photos.look_at(model, "v.png", png_bytes(96, 128, seed=3))
-    grey, tenth, full = (page_photos.preview(model, look, v) for v in (0.0, 0.1, 1.0))
+    look = photo.look_at(model, "v.png", png_bytes(96, 128, seed=3))
+    grey, tenth, full = (photo.preview(model, look, v) for v in (0.0, 0.1, 1.0))
     assert mean_chroma(grey) < 0.5
-    assert page_photos.for_vividness(model, 0.1) == (model, 0.1)  # the engine's own 0.1, not faded
+    assert vividness.for_vividness(model, 0.1) == (model, 0.1)  # the engine's own 0.1, not faded
     assert 0.5 < mean_chroma(tenth) < mean_chroma(full) / 5
 
 
 def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model, tmp_path):
     hint_model = ColorModel(build_tiny_hint_model(tmp_path / "hints"))
     data = png_bytes(240, 320, seed=5)
-    shelf_photo = page_memory.ShelfPhoto("id", "p.png", data)
-    look = page_photos.look_at(hint_model, "p.png", data)
-    plain = page_photos.preview(hint_model, look, 1.0)
+    shelf_photo = memory.ShelfPhoto("id", "p.png", data)
+    look = photo.look_at(hint_model, "p.png", data)
+    plain = photo.preview(hint_model, look, 1.0)
     shelf_photo.add_pin(40, 120, (32, 128, 192))
-    raw = page_photos.hinted_raw(hint_model, look, shelf_photo.hints())
+    raw = photo.hinted_raw(hint_model, look, shelf_photo.hints())
     # The same network output as the library's, which works from the full-size photo.
-    L = results.analyse_photo(hint_model, "p.png", data).prediction.L
+    L = photo.analyse_photo(hint_model, "p.png", data).prediction.L
     assert np.allclose(raw, predict_L(hint_model, [L], hints=[shelf_photo.hints()])[0].raw, atol=1e-5)
-    pinned = page_photos.preview(hint_model, look, 1.0, raw)
+    pinned = photo.preview(hint_model, look, 1.0, raw)
     assert delta_e(pinned[100:140, 20:60], plain[100:140, 20:60]) > 10
     assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 0.5
-    full = np.asarray(Image.open(io.BytesIO(page_photos.full_size(hint_model, shelf_photo, 1.0, "png"))))
+    full = np.asarray(Image.open(io.BytesIO(photo.full_size(hint_model, shelf_photo, 1.0, "png"))))
     assert full.shape == (240, 320, 3)
     blue = rgb_to_lab(full[114:126, 34:46].astype(np.float32) / 255)
     assert blue[..., 2].mean() < -15  # b < 0: blue around the pin
@@ -241,14 +317,14 @@ def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model
 
 
 def test_clicks_map_to_photo_pixels_and_pins_are_drawn():
-    assert page_photos.click_to_photo({"x": 50, "y": 25, "width": 100, "height": 50}, (4000, 2000)) == (2000, 1000)
-    assert page_photos.click_to_photo({"x": 100, "y": 50, "width": 100, "height": 50}, (40, 20)) == (39, 19)
-    assert page_photos.click_to_photo({"x": 1}, (40, 20)) is None
+    assert photo.click_to_photo({"x": 50, "y": 25, "width": 100, "height": 50}, (4000, 2000)) == (2000, 1000)
+    assert photo.click_to_photo({"x": 100, "y": 50, "width": 100, "height": 50}, (40, 20)) == (39, 19)
+    assert photo.click_to_photo({"x": 1}, (40, 20)) is None
     picture = np.zeros((50, 100, 3), np.uint8)
-    pin = page_memory.Pin(1, 2000, 1000, (0, 0, 255))
-    drawn = page_photos.draw_pins(picture, [pin], (4000, 2000))
+    pin = memory.Pin(1, 2000, 1000, (0, 0, 255))
+    drawn = photo.draw_pins(picture, [pin], (4000, 2000))
     assert tuple(drawn[25, 50]) == (0, 0, 255) and picture.max() == 0
-    assert page_photos.colour_at(drawn, 2000, 1000, (4000, 2000), radius=0) == (0, 0, 255)
+    assert photo.colour_at(drawn, 2000, 1000, (4000, 2000), radius=0) == (0, 0, 255)
 
 
 @pytest.mark.parametrize(
@@ -260,8 +336,8 @@ def test_clicks_map_to_photo_pixels_and_pins_are_drawn():
     ],
 )
 def test_display_names_are_one_safe_line(name, shown):
-    text = page_photos.display_name(name)
-    assert len(text) <= page_photos.MAX_SHOWN and "\n" not in text
+    text = names.display_name(name)
+    assert len(text) <= names.MAX_SHOWN and "\n" not in text
     if shown:
         assert text == shown
     else:
@@ -269,44 +345,43 @@ def test_display_names_are_one_safe_line(name, shown):
 
 
 def test_markdown_names_cannot_link_or_format():
-    md = page_photos.markdown_literal("see www.example.com or https://x.example *now* [a](b).png")
+    md = names.markdown_literal("see www.example.com or https://x.example *now* [a](b).png")
     assert "www.example.com" not in md and "https://" not in md
     assert as_read(md) == "see www.example.com or https://x.example *now* [a](b).png"
-    assert page_photos.html_literal("<b>x</b>.png") == "&lt;b&gt;x&lt;/b&gt;.png"
 
 
 def test_look_cache_is_bounded_by_measured_bytes():
-    cache = page_memory.LookCache(10 * page_memory.MB)
+    cache = memory.LookCache(10 * memory.MB)
     for i in range(5):
-        cache.put((f"p{i}", "m"), np.zeros(3 * page_memory.MB, np.uint8))
-    assert cache.nbytes <= 10 * page_memory.MB and len(cache) == 3
+        cache.put((f"p{i}", "m"), np.zeros(3 * memory.MB, np.uint8))
+    assert cache.nbytes <= 10 * memory.MB and len(cache) == 3
     assert cache.get(("p0", "m")) is None and cache.get(("p4", "m")) is not None
-    assert cache.put(("huge", "m"), np.zeros(11 * page_memory.MB, np.uint8)) is not None  # given back, not kept
+    assert cache.put(("huge", "m"), np.zeros(11 * memory.MB, np.uint8)) is not None  # given back, not kept
     assert cache.get(("huge", "m")) is None
     cache.keep_only({"p4"})
-    assert len(cache) == 1 and cache.nbytes == 3 * page_memory.MB
+    assert len(cache) == 1 and cache.nbytes == 3 * memory.MB
 
 
 def test_shelves_refuse_past_the_budget_and_release_closed_pages():
-    budget = page_memory.PageBudget(
+    budget = memory.PageBudget(
         photos_per_session=2, upload_bytes_per_session=100, upload_bytes_all_sessions=150, grace_seconds=30
     )
-    shelves = page_memory.Shelves(budget)
+    shelves = memory.Shelves(budget)
     mine, yours = shelves.get("mine"), shelves.get("yours")
     shelves.add(mine, "a", "a.png", b"x" * 40)
     assert shelves.add(mine, "a", "again.png", b"x" * 40).name == "a.png"  # a duplicate is not added twice
     shelves.add(mine, "b", "b.png", b"x" * 40)
-    with pytest.raises(page_memory.OverBudget, match="at most 2 photos"):
+    with pytest.raises(memory.OverBudget, match="at most 2 photos"):
         shelves.add(mine, "c", "c.png", b"x")
-    with pytest.raises(page_memory.OverBudget, match="at most 0 MB"):
+    with pytest.raises(memory.OverBudget, match="at most 0 MB"):
         shelves.add(yours, "d", "d.png", b"x" * 101)
     shelves.add(yours, "e", "e.png", b"x" * 60)
-    with pytest.raises(page_memory.OverBudget, match="other visitors"):
+    with pytest.raises(memory.OverBudget, match="other visitors"):
         shelves.add(yours, "f", "f.png", b"x" * 20)
-    looks = page_memory.LookCache(1 << 20)
+    looks = memory.LookCache(1 << 20)
     for pid in "abe":
         looks.put((pid, "m"), np.zeros(10, np.uint8))
-    reaper = page_memory.Reaper(shelves, looks, alive=lambda sid: sid == "yours", every=3600)
+    reaper = memory.Reaper(shelves, looks, alive=lambda sid: sid == "yours", every=3600)
     reaper.stop()
     assert shelves.reap(lambda sid: sid == "yours", now=100.0) == []  # gone, but within the grace period
     assert shelves.reap(lambda sid: sid == "yours", now=129.0) == []
@@ -321,8 +396,8 @@ def test_budget_and_video_limits_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("COLORIZE_PAGE_CACHE_MB", "not a number")
     monkeypatch.setenv("COLORIZE_VIDEO_SECONDS", "12")
     monkeypatch.setenv("COLORIZE_VIDEO_MEGAPIXELS", "2.0736")
-    budget = page_memory.PageBudget.from_env()
-    assert budget.photos_per_session == 7 and budget.look_cache_bytes == page_memory.PageBudget().look_cache_bytes
+    budget = memory.PageBudget.from_env()
+    assert budget.photos_per_session == 7 and budget.look_cache_bytes == memory.PageBudget().look_cache_bytes
     limits = page_video.page_limits()
     assert limits.max_seconds == 12 and limits.max_pixels == 1920 * 1080
     assert page_video.describe_limits(limits) == ("12 seconds", "1920×1080")
@@ -344,13 +419,13 @@ def test_preview_clip_is_the_first_seconds(tmp_path):
 
 def test_hint_map_and_change_show_where_a_pin_acted(tmp_path):
     hint_model = ColorModel(build_tiny_hint_model(tmp_path / "hints"))
-    look = page_photos.look_at(hint_model, "t.png", png_bytes(240, 320, seed=5))
+    look = photo.look_at(hint_model, "t.png", png_bytes(240, 320, seed=5))
     hints = check_hints([(40, 120, (32, 128, 192))], *look.size)
     picture = teaching.hint_map(look.preview_L, hints, look.size, look.net_L.shape, hint_model.hint_patch)
     assert picture.shape == look.preview_L.shape + (3,)
     painted = rgb_to_lab(picture[115:125, 35:45].astype(np.float32) / 255)
     assert painted[..., 2].mean() < -20 and mean_chroma(picture[:40, 200:]) < 1
-    raw = page_photos.hinted_raw(hint_model, look, hints)
+    raw = photo.hinted_raw(hint_model, look, hints)
     changed, share = teaching.hint_change(hint_model, look.preview_L, look.raw, raw, 1.0)
     assert 0 < share < 0.3
     assert mean_chroma(changed[114:126, 34:46]) > 15 and mean_chroma(changed[:40, 200:]) < 1
@@ -385,13 +460,13 @@ def start(models, monkeypatch, **env):
     for k, v in env.items():
         monkeypatch.setenv(k, str(v))
     st.cache_resource.clear()
-    made, init = [], page_memory.Shelves.__init__
+    made, init = [], memory.Shelves.__init__
 
     def record(self, *args, **kwargs):
         init(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(page_memory.Shelves, "__init__", record)
+    monkeypatch.setattr(memory.Shelves, "__init__", record)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.page_memory = made
     at.run()
@@ -458,7 +533,7 @@ def captions(at):
 
 
 def the_shelf(at):
-    """The page's memory (colorize.page_memory.Shelves) made for this test's page."""
+    """The page's memory (colorize.page.memory.Shelves) made for this test's page."""
     assert len(at.page_memory) == 1
     return at.page_memory[0]
 
@@ -591,7 +666,7 @@ def test_unexpected_failure_is_one_line_not_a_traceback(app, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that users should not see")
 
-    monkeypatch.setattr(page_photos, "preview", broken)
+    monkeypatch.setattr(photo, "preview", broken)
     upload(app, ("odd.png", png_bytes(40, 40, seed=7), "image/png"))
     no_traceback(app)
     assert len(app.error) == 1
@@ -807,7 +882,7 @@ def video_uploader(at):
 
 def video_result(at):
     made = [s.video for s in the_shelf(at).sessions().values() if s.video]
-    return made[0].get("result") if made else None
+    return made[0].result if made else None
 
 
 def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch):
@@ -835,8 +910,8 @@ def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch
     assert shown[-1][0] == 1.0 and shown[-1][1].startswith("12 of 12 frames")  # frames done and time left
     assert all(" s left" in text for _, text in shown[1:])
     made = video_result(app)
-    assert made["file_name"] == "clip_colorized.mp4" and not made["preview"]
-    codec, frame = video_info(made["data"], tmp_path)
+    assert made.file_name == "clip_colorized.mp4" and not made.preview
+    codec, frame = video_info(made.data, tmp_path)
     assert codec.startswith("h264") and frame.shape == (64, 96, 3)
     assert mean_chroma(frame) > 5
     assert set(temp_root.glob("colorize-video-*")) == temp_before  # the uploaded copy is gone
@@ -851,10 +926,10 @@ def test_sample_video_preview_is_a_few_seconds(app, tmp_path):
     no_traceback(app)
     assert not app.error, [e.value for e in app.error]
     made = video_result(app)
-    assert made["preview"] and made["file_name"] == "rocket-pan_preview.mp4"
+    assert made.preview and made.file_name == "rocket-pan_preview.mp4"
     from colorize.video import probe_video
 
-    (tmp_path / "p.mp4").write_bytes(made["data"])
+    (tmp_path / "p.mp4").write_bytes(made.data)
     assert abs(probe_video(tmp_path / "p.mp4").duration - page_video.PREVIEW_SECONDS) < 0.3
     assert app.get_by_key("download-video").label == "Preview (MP4)"
 

@@ -4,6 +4,7 @@ killed mid-run loses nothing; the manifest lists every input once. Run as users 
 (`python -m colorize image ... --workers/--cluster/--manifest`) on generated photos, with bad files
 among them, and the tiny test model."""
 
+import csv
 import os
 import signal
 import subprocess
@@ -16,19 +17,12 @@ import pytest
 from PIL import Image
 
 from colorize import ColorModel, load_image
-from colorize.batch import (
-    Batch,
-    Outcome,
-    PhotoSettings,
-    find_model,
-    plan_batch,
-    read_manifest,
-    remove_stale_temps,
-    run_batch,
-    start_local_cluster,
-    temp_suffix,
-)
+from colorize.batch.cluster import start_local_cluster
+from colorize.batch.photo import PhotoSettings, remove_stale_temps, temp_suffix
+from colorize.batch.plan import Batch, Outcome, plan_batch
+from colorize.batch.run import run_batch
 from colorize.lab import lightness, to_uint8
+from colorize.model import find_model
 from conftest import BUNDLED, gradient_photo
 from test_cli import cli_env, stray_temp_files
 from test_decode import BAD_FILES, encoded
@@ -91,7 +85,8 @@ def colorize_cli(src, out, *args, models_root, cwd, wait=True):
 
 
 def manifest_by_input(path):
-    rows = read_manifest(path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     by_input = {r["input"]: r for r in rows}
     assert len(by_input) == len(rows), "an input is listed twice"
     return by_input

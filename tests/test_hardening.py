@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 import unicodedata
-import zipfile
 import zlib
 
 import imageio_ffmpeg
@@ -27,14 +26,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from colorize import ColorizeError, load_image, results
+from colorize import ColorizeError, load_image
 from colorize.decode import PhotoMeta, image_size
 from colorize.encode import encode_image
+from colorize.page import names
+from colorize.page import photo as page_photo
 from colorize.precheck import MAX_JPEG_SCANS
 from colorize.video import VideoLimits, colorize_video, probe_video
-from colorize.videoio import parse_probe
 from conftest import ROOT
 from test_decode import encoded, noise_rgb8
+from test_video import parse_probe
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -168,7 +169,7 @@ def test_pillow_process_wide_bomb_limit_is_left_alone(monkeypatch):
             sys.executable,
             "-c",
             "from PIL import Image; a = Image.MAX_IMAGE_PIXELS; "
-            "import colorize, colorize.decode, colorize.results; print(a == Image.MAX_IMAGE_PIXELS)",
+            "import colorize, colorize.decode, colorize.page.photo; print(a == Image.MAX_IMAGE_PIXELS)",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -204,22 +205,22 @@ def _call(fn):
 
 def test_decoding_does_not_wait_for_a_full_size_render(tiny_model):
     """A long download render in one session must not hold up another session's upload."""
-    with results._full_size_turn:  # someone's 12 MP download is rendering
-        done, analysed = run_in_thread(lambda: results.analyse_photo(tiny_model, "u.png", png_photo()), 20)
+    with page_photo._full_size_turn:  # someone's 12 MP download is rendering
+        done, analysed = run_in_thread(lambda: page_photo.analyse_photo(tiny_model, "u.png", png_photo()), 20)
     assert done, "analyse_photo waited for the full-size render's turn"
-    assert analysed.size == (160, 120)
+    assert analysed.prediction.L.shape == (120, 160)
 
 
 def test_a_slow_decode_does_not_hold_up_downloads_or_other_decodes(tiny_model):
-    analysed = results.analyse_photo(tiny_model, "u.png", png_photo())
-    results._decode_turns.acquire()  # one visitor's photo is (slowly) decoding
+    analysed = page_photo.analyse_photo(tiny_model, "u.png", png_photo())
+    page_photo._decode_turns.acquire()  # one visitor's photo is (slowly) decoding
     try:
-        done, data = run_in_thread(lambda: results.full_resolution(tiny_model, analysed, 1.0, "png"), 20)
+        done, data = run_in_thread(lambda: page_photo.full_resolution(tiny_model, analysed, 1.0, "png"), 20)
         assert done and data.startswith(b"\x89PNG"), "the download waited for a decode"
-        done, other = run_in_thread(lambda: results.analyse_photo(tiny_model, "v.png", png_photo(seed=1)), 20)
-        assert done and other.size == (160, 120), "a second decode waited for the first"
+        done, other = run_in_thread(lambda: page_photo.analyse_photo(tiny_model, "v.png", png_photo(seed=1)), 20)
+        assert done and other.prediction.L.shape == (120, 160), "a second decode waited for the first"
     finally:
-        results._decode_turns.release()
+        page_photo._decode_turns.release()
 
 
 # ------------------------------------------------------------------ 2. video probing
@@ -325,9 +326,9 @@ def test_titled_clip_comes_out_with_its_own_size_and_frames(titled_clips, tiny_m
 
 
 def test_probe_stops_reading_a_file_of_countless_packets(titled_clips, monkeypatch):
-    from colorize import videoio
+    from colorize.video import probe
 
-    monkeypatch.setattr(videoio, "MAX_PROBE_PACKETS", 50)  # the clip has 60 frames
+    monkeypatch.setattr(probe, "MAX_PROBE_PACKETS", 50)  # the clip has 60 frames
     with pytest.raises(ColorizeError) as e:
         probe_video(titled_clips["titled.mp4"])
     one_line_error(e, str(titled_clips["titled.mp4"]), "has more than 50 packets")
@@ -575,9 +576,9 @@ def test_outputs_keep_the_date_and_dpi(fmt):
 
 
 def test_page_downloads_keep_the_date(tiny_model):
-    analysed = results.analyse_photo(tiny_model, "dated.jpg", dated_jpeg())
+    analysed = page_photo.analyse_photo(tiny_model, "dated.jpg", dated_jpeg())
     for fmt in ("png", "jpg", "tiff"):
-        data = results.full_resolution(tiny_model, analysed, 1.0, fmt)
+        data = page_photo.full_resolution(tiny_model, analysed, 1.0, fmt)
         assert load_image("d." + fmt, data).exif_date == "1931:07:14 15:16:17"
         assert profile_description(data).startswith("sRGB")
 
@@ -751,34 +752,32 @@ def is_bad_char(ch):
     return ch in WINDOWS_ILLEGAL or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
 
 
-def test_zip_entry_names_are_safe_unique_and_short():
-    data = results.zip_files([(n, b"x") for n in HOSTILE_NAMES] + [("a.png", b"1"), ("A.png", b"2")])
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = z.namelist()
-    assert len(names) == len(set(n.lower() for n in names)) == len(HOSTILE_NAMES) + 2
-    for name in names:
+def test_file_names_are_safe_unique_and_short():
+    made = names.unique_names([names.safe_file_name(n) for n in [*HOSTILE_NAMES, "a.png", "A.png"]])
+    assert len(made) == len(set(n.lower() for n in made)) == len(HOSTILE_NAMES) + 2
+    for name in made:
         assert not any(is_bad_char(ch) for ch in name), repr(name)
         assert 0 < len(name) <= 120 and name == name.strip(" .") and name.split(".")[0].upper() != "CON"
-    assert names[0] == "holiday_1___draft____.png"
-    assert names[1] == "photognp.exe"  # the override is gone: it shows as what it is
-    assert names[3] == "x" * 116 + ".png"
-    assert names[6] == "passwd"
+    assert made[0] == "holiday_1___draft____.png"
+    assert made[1] == "photognp.exe"  # the override is gone: it shows as what it is
+    assert made[3] == "x" * 116 + ".png"
+    assert made[6] == "passwd"
 
 
 def test_output_names_stay_safe_and_keep_their_ending():
     for name in HOSTILE_NAMES:
-        out = results.output_name(name, "png")
+        out = names.output_name(name, "png")
         assert out.endswith("_colorized.png") and len(out) <= 120, out
         assert not any(is_bad_char(ch) for ch in out)
-    assert results.output_name("holiday/beach.photo.JPG") == "beach.photo_colorized.png"
+    assert names.output_name("holiday/beach.photo.JPG") == "beach.photo_colorized.png"
 
 
 def test_display_names_are_one_plain_line():
-    assert results.display_name("photo\u202egnp.exe") == "photognp.exe"
-    assert results.display_name("tab\tand\nnewline.png") == "tab and newline.png"
-    long = results.display_name("x" * 300 + ".jpeg", limit=40)
+    assert names.display_name("photo\u202egnp.exe") == "photognp.exe"
+    assert names.display_name("tab\tand\nnewline.png") == "tab and newline.png"
+    long = names.display_name("x" * 300 + ".jpeg", limit=40)
     assert len(long) == 40 and long.endswith("x.jpeg") and "…" in long
-    assert results.display_name("") == "photo"
+    assert names.display_name("") == "photo"
     for name in HOSTILE_NAMES:
-        shown = results.display_name(name)
+        shown = names.display_name(name)
         assert len(shown) <= 80 and not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in shown)

@@ -4,6 +4,7 @@ import itertools
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,6 +140,17 @@ def test_default_model_comes_from_colorize_models(tmp_path, monkeypatch):
     with pytest.raises(ColorizeError) as excinfo:
         load_default_model()
     assert "no model found" in str(excinfo.value)
+
+
+def test_models_dir_is_the_installed_package_data_else_the_checkouts(tmp_path, monkeypatch):
+    import colorize.model
+
+    monkeypatch.delenv("COLORIZE_MODELS", raising=False)
+    assert colorize.model.models_dir() == Path(colorize.model.__file__).resolve().parent.parent / "models"
+    installed = tmp_path / "site-packages" / "colorize"
+    (installed / "models").mkdir(parents=True)  # pip install: pyproject.toml's colorize.models
+    monkeypatch.setattr(colorize.model, "__file__", str(installed / "model.py"))
+    assert colorize.model.models_dir() == installed.resolve() / "models"
 
 
 # ---------------------------------------------------------------- network input size

@@ -16,9 +16,9 @@ import pytest
 from colorize import ColorizeError, ColorModel
 from colorize.cli import main
 from colorize.lab import rgb_to_lab
-from colorize.stabilize import TemporalStabilizer, warp_planes
 from colorize.video import VideoCancelled, VideoLimits, colorize_video, probe_video
-from colorize.videoio import exact_rate, parse_probe
+from colorize.video.probe import exact_rate, read_crc_line, video_info
+from colorize.video.stabilize import TemporalStabilizer, warp_planes
 from tiny_model import build_tiny_model
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -218,8 +218,8 @@ def test_without_stabilisation_too(clips, tiny_model, tmp_path):
 
 @pytest.mark.parametrize("scaled_mean, warp", [(None, cv2.INTER_CUBIC), ((0.8, 1.8), cv2.INTER_LINEAR)])
 def test_the_stabiliser_warps_as_the_models_decode_wants(clips, tmp_path, monkeypatch, scaled_mean, warp):
-    """Bicubic for the annealed mean, bilinear for the scaled mean (see colorize.stabilize.warp_planes)."""
-    import colorize.video
+    """Bicubic for the annealed mean, bilinear for the scaled mean (see colorize.video.stabilize.warp_planes)."""
+    import colorize.video.job
 
     model = ColorModel(build_tiny_model(tmp_path / "m", scaled_mean=scaled_mean))
     made = []
@@ -228,7 +228,7 @@ def test_the_stabiliser_warps_as_the_models_decode_wants(clips, tmp_path, monkey
         made.append(kwargs)
         return TemporalStabilizer(**kwargs)
 
-    monkeypatch.setattr(colorize.video, "TemporalStabilizer", recording)
+    monkeypatch.setattr(colorize.video.job, "TemporalStabilizer", recording)
     colorize_video(clips["gray"], tmp_path / "out.mp4", model)
     assert [k["interpolation"] for k in made] == [warp]
     assert_faithful(clips["gray"], tmp_path / "out.mp4", False)
@@ -427,6 +427,14 @@ COVER_CRC = crc_text(
 )
 
 
+def parse_probe(name, log, crc):
+    """What probe_video makes of ffmpeg's log and framecrc output (text), without running ffmpeg."""
+    streams = {}
+    for line in crc.splitlines():
+        read_crc_line(line, streams)
+    return video_info(name, log, streams)
+
+
 def test_parse_probe():
     info = parse_probe("fire.mp4", PHONE, PHONE_CRC)
     assert (info.width, info.height, info.rotation) == (720, 1280, 90)  # upright size; clockwise turn
@@ -464,7 +472,7 @@ def test_stabiliser_damps_flicker_on_a_still_scene(tiny_model):
     for _ in range(20):
         raw = base + rng.normal(0, 3, base.shape).astype(np.float32)  # an unsure network
         naive.append(tiny_model.to_ab(raw[None])[0])
-        steady.append(tiny_model.to_ab(stab(L, raw)[None])[0])
+        steady.append(tiny_model.to_ab(stab.apply(stab.track(L), raw)[None])[0])
     flicker = [np.abs(np.diff(np.stack(x[5:]), axis=0)).mean() for x in (naive, steady)]
     assert flicker[1] < 0.5 * flicker[0], flicker
     assert stab.cuts == 0 and stab.predicted == 20
@@ -476,7 +484,7 @@ def test_stabiliser_follows_motion_without_smearing(tiny_model):
     for t in range(12):
         L = scene(2 * t)
         fresh = tiny_model.run(L[None])[0]
-        out = stab(L, fresh)
+        out = stab.apply(stab.track(L), fresh)
         assert stab.cuts == 0
     got, want = tiny_model.to_ab(out[None])[0], tiny_model.to_ab(fresh[None])[0]
     still = tiny_model.to_ab(tiny_model.run(scene(2 * 11 - 8)[None]))[0]  # where colour would be if it lagged

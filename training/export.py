@@ -17,7 +17,6 @@ range of the hint inputs that calibration sees, and so how the 8-bit network rou
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -30,6 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bins import rebalance_weights
 from network import ColorNet
 from quantize import decode_pair, quantize_folder
+
+from colorize.model import sha256_of
 
 HINT_PATCH = 3
 DATA_V1 = (
@@ -132,7 +133,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness_meta, run_note=None):
             assert got.shape == ref.shape and err < 1e-2, f"ONNX Runtime differs from torch at {shape}: {err}"
             print(f"checked {shape}: max |torch - onnxruntime| = {err:.2e}")
         os.replace(tmp_onnx, onnx_path)
-    sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
+    sha = sha256_of(onnx_path)
     meta_path = os.path.join(out_dir, "model.json")
     meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
     meta.update(

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from colorize import ColorModel, load_image, write_atomic  # noqa: E402
-from colorize.batch import image_files  # noqa: E402
+from colorize.decode import image_files  # noqa: E402
 from colorize.model import MeanDecode, onnx_session, sha256_of  # noqa: E402
 from colorize.pipeline import predict  # noqa: E402
 

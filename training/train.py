@@ -105,7 +105,7 @@ def cpu_has_bf16():
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/train")
     ap.add_argument("--work", default=os.path.expanduser("~/colorize-work"))
@@ -129,13 +129,14 @@ def main():
     ap.add_argument("--encoder-lr", type=float, default=0.05, help="the tuned encoder blocks' lr, times --lr")
     ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     ap.add_argument("--eval-every", type=float, default=12.0, help="minutes between held-out measurements")
-    args = ap.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    return ap.parse_args(argv)
 
-    bf16 = args.precision == "bf16" or (args.precision == "auto" and cpu_has_bf16())
-    print(f"precision: {'bf16 autocast' if bf16 else 'float32'}", flush=True)
+
+def load_data(args):
+    """(training photos, a/b bins, their rebalancing weights, --init-onnx's vividness block or None).
+
+    The bins and weights are --init-onnx's model's own, or measured on the photos (bins.json in
+    --work); with --broad the photos are the weighted mix of --data and the sources in --work."""
     images = load_folder(args.data, os.path.join(args.work, "train_rgb144.npy"))
     vividness_block = None
     if args.init_onnx:
@@ -146,23 +147,29 @@ def main():
     else:
         bins_np, prior = prepare_bins(images, args.work)
         weights_np = rebalance_weights(prior, args.rebalance)
-    encoder = SoftEncoder(torch.from_numpy(bins_np))
-    weights = torch.from_numpy(weights_np)
     if args.broad:
         named = [("train", images, args.local_weight)] + load_sources(args.work)
         for name, arr, w in named:
             print(f"  source {name}: {len(arr)} photos, weight {w}", flush=True)
         images = WeightedSources([a for _, a, _ in named], [w for _, _, w in named])
     print(f"{len(images)} photos, {len(bins_np)} bins", flush=True)
+    return images, bins_np, weights_np, vividness_block
 
-    model = ColorNet(len(bins_np), pretrained=not args.init_onnx, hints=args.hints)
+
+def build_model(args, n_bins):
+    """The network: an ImageNet-pretrained encoder, or warm-started from --init-onnx's weights."""
+    model = ColorNet(n_bins, pretrained=not args.init_onnx, hints=args.hints)
     if args.init_onnx:
         x = torch.rand(1, 1, 64, 64) * 100
         print(
             f"warm start: {load_onnx_weights(model, args.init_onnx, (x,))} convolutions from {args.init_onnx}",
             flush=True,
         )
-    model = model.to(memory_format=torch.channels_last)  # measured 12 % faster steps on a 2-core CPU
+    return model.to(memory_format=torch.channels_last)  # measured 12 % faster steps on a 2-core CPU
+
+
+def held_out_splits(args, bins_np, weights_np, vividness_block):
+    """{split name: HeldOut} measured every --eval-every minutes: the broad split (with --broad) and each --val."""
     held_out = {}
     if args.broad:
         held_out["broad"] = HeldOut(
@@ -171,6 +178,12 @@ def main():
     for folder in args.val:
         name = os.path.basename(os.path.normpath(folder))
         held_out[name] = HeldOut(folder, bins_np, weights_np, vividness_block=vividness_block)
+    return held_out
+
+
+def make_optimizer(args, model):
+    """AdamW over two groups, the decoder and the encoder blocks tuned in the last phase (lr 0 until
+    then); returns it and those blocks' parameters. Each group's "base" is its peak lr."""
     enc_ids = {id(p) for p in model.encoder_parameters()}
     dec_params = [p for p in model.parameters() if id(p) not in enc_ids]
     tuned = [p for b in model.blocks[args.finetune_from :] for p in b.parameters()]
@@ -181,18 +194,92 @@ def main():
         ],
         weight_decay=1e-4,
     )
-    ckpt_path = os.path.join(args.work, "last.pt")
-    state = {"step": 0, "elapsed": 0.0, "seen": 0}
-    if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        state = ck["state"]
-        print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
-    budget = args.minutes * 60
-    for p in model.encoder_parameters():
-        p.requires_grad = False
+    return opt, tuned
 
+
+def resume(ckpt_path, model, opt):
+    """The run's state ({"step", "elapsed", "seen"}); model and optimiser restored from the checkpoint, if any."""
+    if not os.path.exists(ckpt_path):
+        return {"step": 0, "elapsed": 0.0, "seen": 0}
+    ck = torch.load(ckpt_path, weights_only=False)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    state = ck["state"]
+    print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+    return state
+
+
+def set_schedule(args, opt, tuned, state, budget):
+    """Learning rates for this step (warm-up, then cosine over the budget) and whether the encoder
+    blocks are tuned now (the last --finetune of the budget); returns that."""
+    frac = state["elapsed"] / budget
+    finetuning = frac >= 1 - args.finetune
+    for p in tuned:
+        p.requires_grad = finetuning
+    warm = min(1.0, state["step"] / 300)
+    cos = 0.5 * (1 + np.cos(np.pi * frac))
+    decoder_group, encoder_group = opt.param_groups
+    decoder_group["lr"] = decoder_group["base"] * warm * (0.02 + 0.98 * cos)
+    encoder_group["lr"] = encoder_group["base"] * (0.02 + 0.98 * cos) if finetuning else 0.0
+    return finetuning
+
+
+def measure_held_out(held_out, model, state, curve_path):
+    """One row of the learning curve: every held-out split measured, printed and appended to curve_path."""
+    row = {"step": state["step"], "seen": state["seen"], "minutes": round(state["elapsed"] / 60, 1)}
+    for split, measured in held_out.items():
+        row.update(
+            measured.measure(model)
+            if split == "broad"
+            else {f"{split}_{k}": v for k, v in measured.measure(model).items()}
+        )
+    print("held-out", json.dumps(row), flush=True)
+    with open(curve_path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def train_step(args, model, opt, batch, finetuning, bf16, encoder, weights):
+    """One optimiser step on a batch (L, ab[, hint inputs]); returns the loss."""
+    model.train()
+    if args.init_onnx:
+        model.eval()  # folded BatchNorms (identity + bias) must not normalise batches
+    else:
+        model.stem.eval()
+        model.blocks.eval()  # BatchNorm statistics of the pretrained encoder stay fixed
+    L, ab = batch[0], batch[1]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        feats = model.encode(L, args.finetune_from if finetuning else len(model.blocks))
+        logits = model.decode(feats, *batch[2:])
+    loss = loss_fn(logits, ab, encoder, weights)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    return loss
+
+
+def save_checkpoint(ckpt_path, model, opt, state, bins_np, weights_np, args):
+    """Everything a rerun resumes from (and export.py reads), written atomically."""
+    tmp = ckpt_path + ".tmp"
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "state": state,
+            "bins": bins_np,
+            "rebalance_weights": weights_np,
+            "args": vars(args),
+        },
+        tmp,
+    )
+    os.replace(tmp, ckpt_path)
+
+
+def train(args, model, opt, tuned, state, images, held_out, step, checkpoint):
+    """The loop, on the budget's clock (held-out measurements do not count against it): the
+    schedule, a held-out measurement every --eval-every minutes, step(batch, finetuning) -> loss,
+    a line every 100 steps, and checkpoint() every 5 minutes and at the end."""
+    budget = args.minutes * 60
     batches = Prefetcher(images, args.seed + state["step"], hints=args.hints)
     curve_path = os.path.join(args.work, "curve.jsonl")
     t_last_eval = 0.0 if state["step"] == 0 else time.time()
@@ -200,47 +287,16 @@ def main():
     t0 = time.time() - state["elapsed"]
     run_loss, run_n = 0.0, 0
     while state["elapsed"] < budget:
-        frac = state["elapsed"] / budget
-        finetuning = frac >= 1 - args.finetune
-        for p in tuned:
-            p.requires_grad = finetuning
-        warm = min(1.0, state["step"] / 300)
-        cos = 0.5 * (1 + np.cos(np.pi * frac))
-        decoder_group, encoder_group = opt.param_groups
-        decoder_group["lr"] = decoder_group["base"] * warm * (0.02 + 0.98 * cos)
-        encoder_group["lr"] = encoder_group["base"] * (0.02 + 0.98 * cos) if finetuning else 0.0
+        finetuning = set_schedule(args, opt, tuned, state, budget)
         if held_out and time.time() - t_last_eval > args.eval_every * 60:
             t_eval = time.time()
-            row = {"step": state["step"], "seen": state["seen"], "minutes": round(state["elapsed"] / 60, 1)}
-            for split, measured in held_out.items():
-                row.update(
-                    measured.measure(model)
-                    if split == "broad"
-                    else {f"{split}_{k}": v for k, v in measured.measure(model).items()}
-                )
-            print("held-out", json.dumps(row), flush=True)
-            with open(curve_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            measure_held_out(held_out, model, state, curve_path)
             t0 += time.time() - t_eval  # measuring does not eat into the training budget
             t_last_eval = time.time()
-        model.train()
-        if args.init_onnx:
-            model.eval()  # folded BatchNorms (identity + bias) must not normalise batches
-        else:
-            model.stem.eval()
-            model.blocks.eval()  # BatchNorm statistics of the pretrained encoder stay fixed
         batch = [torch.from_numpy(a).contiguous(memory_format=torch.channels_last) for a in next(batches)]
-        L, ab = batch[0], batch[1]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            feats = model.encode(L, args.finetune_from if finetuning else len(model.blocks))
-            logits = model.decode(feats, *batch[2:])
-        loss = loss_fn(logits, ab, encoder, weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
+        loss = step(batch, finetuning)
         state["step"] += 1
-        state["seen"] += L.shape[0]
+        state["seen"] += batch[0].shape[0]
         state["elapsed"] = time.time() - t0
         run_loss += loss.item()
         run_n += 1
@@ -253,20 +309,35 @@ def main():
             )
             run_loss, run_n = 0.0, 0
         if time.time() - t_last_ck > 300 or state["elapsed"] >= budget:
-            tmp = ckpt_path + ".tmp"
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "opt": opt.state_dict(),
-                    "state": state,
-                    "bins": bins_np,
-                    "rebalance_weights": weights_np,
-                    "args": vars(args),
-                },
-                tmp,
-            )
-            os.replace(tmp, ckpt_path)
+            checkpoint()
             t_last_ck = time.time()
+
+
+def main():
+    args = parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and cpu_has_bf16())
+    print(f"precision: {'bf16 autocast' if bf16 else 'float32'}", flush=True)
+
+    images, bins_np, weights_np, vividness_block = load_data(args)
+    encoder, weights = SoftEncoder(torch.from_numpy(bins_np)), torch.from_numpy(weights_np)
+    model = build_model(args, len(bins_np))
+    held_out = held_out_splits(args, bins_np, weights_np, vividness_block)
+    opt, tuned = make_optimizer(args, model)
+    ckpt_path = os.path.join(args.work, "last.pt")
+    state = resume(ckpt_path, model, opt)
+    for p in model.encoder_parameters():
+        p.requires_grad = False
+
+    def step(batch, finetuning):
+        return train_step(args, model, opt, batch, finetuning, bf16, encoder, weights)
+
+    def checkpoint():
+        save_checkpoint(ckpt_path, model, opt, state, bins_np, weights_np, args)
+
+    train(args, model, opt, tuned, state, images, held_out, step, checkpoint)
     print("done", json.dumps(state), flush=True)
 
 

@@ -58,33 +58,25 @@ class TemporalStabilizer:
         self._flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.cuts = 0
         self.predicted = 0  # frames that used a fresh prediction
-        self.confidence = 0.0  # share of the last frame's pixels whose motion was trusted
-        self.reset()
-
-    def reset(self):
         self._state = None  # C x h x w: the carried raw output (logits or a/b)
         self._prev = None  # small uint8 L of the last tracked frame
         self._hist = None
         self._since_key = 0
-
-    def __call__(self, L, raw):
-        """Track and apply one frame that has a prediction: L (H x W) + raw (C x h x w) -> raw."""
-        return self.apply(self.track(L), raw)
 
     def track(self, L):
         """Motion of this frame (full-resolution L, 0..100) relative to the last tracked one."""
         small = self._small_L(L)
         hist = cv2.calcHist([small], [0], None, [16], [0, 256]).ravel() / small.size
         motion = Motion(small)
-        self.confidence = 0.0
+        confidence = 0.0  # share of the pixels whose motion is trusted
         if self._prev is not None and self._prev.shape == small.shape:
             if 0.5 * np.abs(hist - self._hist).sum() <= self.cut_histogram:
                 motion.flow, motion.trust = self._motion(small, self._prev)
-                self.confidence = float(motion.trust.mean())
-                motion.cut = self.confidence < self.cut_trust
+                confidence = float(motion.trust.mean())
+                motion.cut = confidence < self.cut_trust
             if motion.cut:
                 self.cuts += 1
-        motion.key = motion.cut or self._since_key + 1 >= self.key_interval or self.confidence < self.key_trust
+        motion.key = motion.cut or self._since_key + 1 >= self.key_interval or confidence < self.key_trust
         self._since_key = 0 if motion.key else self._since_key + 1
         self._prev, self._hist = small, hist
         return motion

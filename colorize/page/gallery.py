@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .decode import IMAGE_SUFFIXES
+from ..decode import IMAGE_SUFFIXES
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"  # the sample video too (colorize.page.video)
 
 TITLES = {"astronaut": "Astronaut", "chelsea": "Cat", "coffee": "Coffee", "rocket": "Rocket launch"}
 

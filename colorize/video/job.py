@@ -21,17 +21,18 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .atomic import TEMP_SUFFIX, open_temp
-from .errors import ColorizeError
-from .lab import lightness
-from .model import check_vividness
-from .pipeline import Prediction, render
+from ..atomic import TEMP_SUFFIX, open_temp
+from ..errors import ColorizeError
+from ..lab import lightness
+from ..model import check_vividness
+from ..pipeline import Prediction, render
+from ..upsample import resize
+from .ffmpeg import FrameReader, FrameWriter
+from .probe import VideoInfo, probe_video
 from .stabilize import TemporalStabilizer
-from .upsample import resize
-from .videoio import FrameReader, FrameWriter, VideoInfo, probe_video
 
 if TYPE_CHECKING:
-    from .model import ColorModel
+    from ..model import ColorModel
 
 BATCH_FRAMES = 8
 RENDER_THREADS = 1  # rendering overlaps the next batch's flow and network (a second thread only adds
@@ -215,6 +216,3 @@ def _check_destination(src, dst):
             pass
     if same:
         raise ColorizeError(dst, "would overwrite the input video; choose another output name")
-
-
-__all__ = ["VideoCancelled", "VideoInfo", "VideoLimits", "VideoProgress", "colorize_video", "probe_video"]

@@ -1,7 +1,9 @@
 """Pictures that show what the network does, for a workshop projector: L in, a and b out.
 
 Everything here returns plain uint8 RGB arrays (numpy/OpenCV only), so any front end can show
-them: the Streamlit page's "How it works" tab, a notebook, or a slide.
+them: the Streamlit page's "How it works" tab, a notebook, or a slide. `lesson`, `hint_map` and
+`hint_change` work on any prediction; `photo_lesson`, `pin_map` and `pin_change` on a photo as the
+page keeps it (colorize.page.photo.Look) at the page's vividness.
 """
 
 from dataclasses import dataclass
@@ -9,9 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .hints import hint_maps
-from .lab import gray_rgb, lab_to_rgb, recombine, rgb_to_lab, to_uint8
-from .pipeline import Prediction, preview_prediction, render_ab
+from ..hints import check_hints, hint_maps
+from ..lab import gray_rgb, lab_to_rgb, recombine, rgb_to_lab, to_uint8
+from ..pipeline import Prediction, preview_prediction, render_ab
+from .vividness import GREY_RAMP, for_vividness
 
 AB_LIMIT = 110.0  # the a/b plane drawn spans -AB_LIMIT..AB_LIMIT on both axes
 PLANE_LIGHTNESS = 60.0  # the plane's colours are shown at this lightness
@@ -197,3 +200,22 @@ def hint_change(model, L, plain_raw, hinted_raw, vividness=None, threshold=CHANG
     contours, _ = cv2.findContours(moved.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(out, contours, -1, (217, 98, 43), max(1, max(L.shape) // 300), cv2.LINE_AA)
     return out, float(moved.mean())
+
+
+def photo_lesson(model, look, raw, vividness):
+    """The lesson of a photo on the page (its look, and its raw output with its pins) at the page's vividness."""
+    render_model, v = for_vividness(model, vividness)
+    return lesson(render_model, Prediction(look.preview_L, raw), v)
+
+
+def pin_map(model, look, hints):
+    """(the hint map of a photo on the page with these hints, the hints as checked)."""
+    checked = check_hints(hints, *look.size)
+    return hint_map(look.preview_L, checked, look.size, look.net_L.shape, model.hint_patch), checked
+
+
+def pin_change(model, look, raw, vividness):
+    """`hint_change` of a photo on the page: its plain output against `raw`, its output with its pins,
+    at the page's vividness (at least GREY_RAMP, so a change shows even at vividness 0)."""
+    render_model, v = for_vividness(model, max(vividness, GREY_RAMP))
+    return hint_change(render_model, look.preview_L, look.raw, raw, v)

@@ -3,19 +3,20 @@
 A hosted page has about 1 GB for everyone, so nothing a visitor does may grow the server for good:
 
 - A session's **shelf** holds its photos (the uploaded bytes, moved out of Streamlit's upload store,
-  plus each photo's pins and a small thumbnail) and its latest video result. It is bounded in photos
-  and bytes (`PageBudget`), and released when the visitor removes a photo, clears the page, or
-  closes it (`Shelves.reap`, after a short grace period in case the page reconnects).
+  plus each photo's pins and a small thumbnail) and its clip with its latest result. It is bounded
+  in photos and bytes (`PageBudget`), and released when the visitor removes a photo, clears the
+  page, or closes it (`Shelves.reap`, after a short grace period in case the page reconnects).
 - The **look cache** holds what the network made of recently shown photos at screen size. It is
   shared, bounded by bytes (entries measure their own numpy arrays), least recently used first out,
   and loses entries no shelf refers to any more. Everything in it can be made again from a shelf's
   bytes, so eviction costs time, never a photo.
-- Full-size work (decoding, downloads) happens one photo at a time (colorize.results) and nothing
-  full-size is kept afterwards.
+- Full-size work (decoding, downloads) takes turns (colorize.page.photo) and nothing full-size is
+  kept afterwards; `give_back_memory` returns what it freed to the OS.
 
 No Streamlit here: the page passes in who is still connected.
 """
 
+import hashlib
 import logging
 import os
 import threading
@@ -25,14 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .hints import to_hex
+from ..hints import to_hex
 
 log = logging.getLogger("colorize.page")
 
 MB = 1 << 20
 
 
-def _env_number(name, default, minimum):
+def env_number(name, default, minimum):
     """A positive number from the environment (a hosted page's settings), else the default."""
     text = os.environ.get(name)
     if text is None or not text.strip():
@@ -62,11 +63,11 @@ class PageBudget:
     def from_env(cls):
         d = cls()
         return cls(
-            photos_per_session=_env_number("COLORIZE_PAGE_PHOTOS", d.photos_per_session, 1),
-            upload_bytes_per_session=int(_env_number("COLORIZE_PAGE_SESSION_MB", 150.0, 1.0) * MB),
-            upload_bytes_all_sessions=int(_env_number("COLORIZE_PAGE_ALL_MB", 400.0, 1.0) * MB),
-            look_cache_bytes=int(_env_number("COLORIZE_PAGE_CACHE_MB", 80.0, 16.0) * MB),
-            grace_seconds=_env_number("COLORIZE_PAGE_GRACE_S", d.grace_seconds, 0.0),
+            photos_per_session=env_number("COLORIZE_PAGE_PHOTOS", d.photos_per_session, 1),
+            upload_bytes_per_session=int(env_number("COLORIZE_PAGE_SESSION_MB", 150.0, 1.0) * MB),
+            upload_bytes_all_sessions=int(env_number("COLORIZE_PAGE_ALL_MB", 400.0, 1.0) * MB),
+            look_cache_bytes=int(env_number("COLORIZE_PAGE_CACHE_MB", 80.0, 16.0) * MB),
+            grace_seconds=env_number("COLORIZE_PAGE_GRACE_S", d.grace_seconds, 0.0),
         )
 
 
@@ -94,7 +95,7 @@ def tune_malloc(arenas=2, mmap_threshold=None):
     arenas and stay there: a fixed threshold keeps every block over `mmap_threshold` in its own
     mapping, returned the moment it is freed (COLORIZE_PAGE_MMAP_KB; 0 leaves glibc's own)."""
     if mmap_threshold is None:
-        mmap_threshold = int(_env_number("COLORIZE_PAGE_MMAP_KB", 256.0, 0.0) * 1024)
+        mmap_threshold = int(env_number("COLORIZE_PAGE_MMAP_KB", 256.0, 0.0) * 1024)
     try:
         import ctypes
 
@@ -114,6 +115,11 @@ def give_back_memory():
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def content_id(data):
+    """A photo's id on a shelf: the digest of its bytes, so the same photo is never added twice."""
+    return hashlib.sha256(data).hexdigest()[:24]
 
 
 class LookCache:
@@ -156,11 +162,6 @@ class LookCache:
             for key in [k for k in self._items if k[0] not in wanted]:
                 self._bytes -= self._items.pop(key)[1]
 
-    def clear(self):
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
     @property
     def nbytes(self):
         return self._bytes
@@ -191,7 +192,7 @@ class Pin:
 class ShelfPhoto:
     """One photo on a visitor's shelf: its bytes (the only copy the server keeps) and its pins."""
 
-    id: str  # content digest: the same photo is never added twice
+    id: str  # content_id(data): the same photo is never added twice
     name: str
     data: bytes
     pins: list = field(default_factory=list)
@@ -218,23 +219,18 @@ class ShelfPhoto:
 
 
 class SessionShelf:
-    """What one visitor's page keeps: photos in upload order, the one shown, and a video result."""
+    """What one visitor's page keeps: photos in upload order, the one shown, and a clip."""
 
     def __init__(self):
         self.photos = OrderedDict()  # id -> ShelfPhoto
         self.selected = None  # id of the photo shown in full
-        self.video = None  # the latest video result (a dict holding its bytes)
+        self.video = None  # the clip and its latest result (colorize.page.video.ShelfVideo)
         self.dead_since = None  # monotonic time the page was first seen disconnected
         self.lock = threading.RLock()
 
     @property
     def upload_bytes(self):
         return sum(len(p.data) for p in self.photos.values())
-
-    @property
-    def nbytes(self):
-        """Everything this shelf holds: uploads, thumbnails, the video result."""
-        return footprint(list(self.photos.values())) + footprint(self.video or {})
 
     def remove(self, photo_id):
         with self.lock:
