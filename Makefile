@@ -1,7 +1,7 @@
 # Developer entry points; .ci/run runs `make check` and then the tests, exactly as here.
 PYTHON ?= python
 
-.PHONY: check lint format-check types test bench
+.PHONY: check lint format-check types test test-quick bench
 
 check: lint format-check types  ## lint, formatting and types: what CI checks before the tests
 
@@ -16,6 +16,9 @@ types:
 
 test:  ## the README's test command (Debian's chromium for the browser tests)
 	$(PYTHON) -m pytest -q
+
+test-quick:  ## while working: all but the browser (Chromium) and Dask cluster tests (markers: pyproject.toml)
+	$(PYTHON) -m pytest -q -m "not browser and not cluster"
 
 # The README's speed and video figures. Both need only requirements-test.txt; photos and clips come from
 # ../shared/samples (speed.py falls back to a synthetic photo). Other benchmarks, run by hand:

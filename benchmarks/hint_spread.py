@@ -44,7 +44,7 @@ def spread(model, path, hint):
         f"after {ab_text(after[near].reshape(-1, 2).mean(0))}; "
         f"colour moved by > 10 on {(moved > 10).mean():.1%} of the photo, > 3 on {(moved > 3).mean():.1%}"
     )
-    changed, _ = hint_change(model, plain.L, plain.raw, hinted.raw)
+    changed, _ = hint_change(model, hinted)
     cells = []
     for image in (to_uint8(render(model, plain)), to_uint8(render(model, hinted)), changed):
         image = np.ascontiguousarray(image)

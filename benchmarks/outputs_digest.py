@@ -73,7 +73,7 @@ def library_digests() -> list[tuple[str, str]]:
     for name in ("L", "a", "b", "result", "plane"):
         out.append((f"library: lesson {name}", sha(np.ascontiguousarray(getattr(lesson, name)).tobytes())))
     out.append(("library: lesson summary", sha(lesson.summary.encode())))
-    change, share = teaching.hint_change(model, plain.L, plain.raw, hinted.raw)
+    change, share = teaching.hint_change(model, hinted)
     out.append((f"library: hint change ({share:.4f} moved)", sha(change.tobytes())))
     return out
 

@@ -6,8 +6,6 @@ the web page's Streamlit-free work, and the command line (`python -m colorize`) 
 Nothing here imports Streamlit.
 """
 
-from importlib import metadata
-
 from .atomic import write_atomic
 from .decode import Photo, PhotoMeta, load_image
 from .encode import encode_image
@@ -15,26 +13,10 @@ from .errors import ColorizeError
 from .hints import Hint
 from .model import ColorModel, list_models, load_default_model, models_dir
 from .pipeline import colorize, predict, render
+from .provenance import package_version
 from .video import VideoLimits, colorize_video, probe_video
 
-
-def _version() -> str:
-    """The installed distribution's version (pyproject.toml's, the one place it is written); a
-    checkout that was never installed reads pyproject.toml itself."""
-    try:
-        return metadata.version("colorize")
-    except metadata.PackageNotFoundError:
-        import tomllib
-        from pathlib import Path
-
-        try:
-            pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))
-            return str(pyproject["project"]["version"])
-        except (OSError, KeyError, tomllib.TOMLDecodeError):
-            return "0+unknown"
-
-
-__version__ = _version()
+__version__ = package_version()  # what outputs name as their maker (colorize.provenance)
 
 __all__ = [
     "ColorModel",

@@ -3,11 +3,16 @@
 The temporary file is in the target's own folder (same file system, so the rename is atomic): a
 reader sees the old file or the complete new one, never half of one. Photos (colorize.batch,
 `write_atomic`) and videos (colorize.video, whose ffmpeg writes into a reserved `open_temp` file)
-both go this way; colorize.batch recognises leftovers of killed processes by TEMP_PREFIX.
+both go this way, with temporary names tagged by `temp_suffix` with the host and process that
+write them: a process killed outright (SIGKILL, a lost machine) cannot remove its temporary file,
+and `remove_stale_temps` clears such leftovers of dead processes before later runs write there.
 """
 
 import os
+import re
 import secrets
+import socket
+from collections.abc import Iterable
 from typing import TypeAlias
 
 PathLike: TypeAlias = str | os.PathLike[str]
@@ -52,3 +57,56 @@ def write_atomic(path: PathLike, data: bytes, temp_suffix: str = TEMP_SUFFIX) ->
         except OSError:
             pass
         raise
+
+
+# ---------------------------------------------------------------- temporary files of killed processes
+
+
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+
+
+def temp_suffix(ext: str = "") -> str:
+    """Temporary-file suffix naming this host and process (and `ext`, e.g. '.mp4', before TEMP_SUFFIX),
+    so leftovers of a killed process can be told from files that a live one is still writing."""
+    return f".{_host_tag()}-{os.getpid()}{ext}{TEMP_SUFFIX}"
+
+
+_TAGGED_TEMP = re.compile(
+    re.escape(TEMP_PREFIX)
+    + r"[0-9a-f]+\.(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)(?:\.[A-Za-z0-9]+)?"
+    + re.escape(TEMP_SUFFIX)
+    + "$"
+)
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl-C there: never sweep
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temps(folders: Iterable[PathLike]) -> int:
+    """Delete the temporary files that killed processes of this host left in these folders (a
+    killed process cannot clean up; its outputs were never renamed into place). Returns how many."""
+    host, removed = _host_tag(), 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            m = _TAGGED_TEMP.match(entry.name)
+            if m and m["host"] == host and not _pid_alive(int(m["pid"])):
+                try:
+                    os.unlink(entry.path)
+                    removed += 1
+                except OSError:
+                    pass
+    return removed

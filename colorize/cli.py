@@ -1,13 +1,16 @@
 """Command line: `python -m colorize image IN... -o OUT`, `video IN -o OUT.mp4`, `models`.
 
-Every problem with one input is one line on stderr naming the file; the batch goes on, and the
-exit status is non-zero if anything failed. Outputs are written atomically and never over an input.
+Every problem with one input is one line on stderr naming the file (escape sequences, line breaks
+and bytes that are not UTF-8 in a name shown as backslash escapes: colorize.names.printable); the
+batch goes on, and the exit status is non-zero if anything failed. Outputs are written atomically
+and never over an input; their names are made safe (colorize.batch.plan.output_path).
 `image` runs colorize.batch: one process per core (--workers) or a Dask cluster (--cluster), outputs
 already there skipped (so a rerun resumes), and --manifest records what became of every input.
 """
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -24,9 +27,30 @@ from .decode import DEFAULT_MAX_PIXELS, one_line
 from .errors import ColorizeError
 from .hints import parse_hint_arg
 from .model import check_vividness, find_model, list_models, load_default_model, models_dir
+from .names import printable
 from .progress import ProgressBar
 from .upsample import METHODS
 from .video import VideoLimits
+
+
+def say(text):
+    """One line on stderr, made safe for a terminal (names can hold escape sequences and line breaks)."""
+    print(printable(text), file=sys.stderr)
+
+
+HINT_POINT = re.compile(r"\s*(-?\d+)\s*,\s*(-?\d+)\s*,")
+
+
+def parse_hints(texts):
+    """--hint values -> Hints, in one pass; the first problem in reading order is named (a point
+    below 0 before a colour that is not #RRGGBB)."""
+    hints = []
+    for text in texts:
+        point = HINT_POINT.match(text)
+        if point and min(int(point[1]), int(point[2])) < 0:
+            raise ColorizeError(f"--hint {text}", "X and Y must be 0 or more")
+        hints.append(parse_hint_arg(text))
+    return hints
 
 
 def output_format(args):
@@ -50,7 +74,7 @@ def cmd_image(args):
         args.vividness = check_vividness(args.vividness)
     if args.max_pixels < 1:
         raise ColorizeError("--max-pixels", "must be a positive number of pixels")
-    args.hints = [parse_hint_arg(h) for h in args.hint or []]
+    args.hints = parse_hints(args.hint or [])
     if args.hints and not (len(args.inputs) == 1 and Path(args.inputs[0]).is_file()):
         raise ColorizeError(
             "--hint", "hint coordinates belong to one image: give a single input file, not several files or a folder"
@@ -62,12 +86,13 @@ def cmd_image(args):
             "--workers", f"sets how many local processes to run; the cluster at {args.cluster} has its own workers"
         )
     fmt = output_format(args)
-    jobs, problems = collect_jobs(args.inputs, args.output, fmt)
-    for p in problems:
-        print(p, file=sys.stderr)
+    notices: list[str] = []
+    jobs, problems = collect_jobs(args.inputs, args.output, fmt, notices)
+    for line in [*notices, *map(str, problems)]:
+        say(line)
     if not jobs:
         Manifest(args.manifest, plan_batch([], problems).rows).write()
-        print("nothing to colorize" + ("" if problems else ": no image files found in the inputs"), file=sys.stderr)
+        say("nothing to colorize" + ("" if problems or notices else ": no image files found in the inputs"))
         return 1
     info = find_model(args.model)
     if args.hints and not info.takes_hints:
@@ -83,7 +108,7 @@ def cmd_image(args):
     batch = plan_batch(jobs, problems, overwrite=args.overwrite)
     skipped = batch.count("skipped")
     if skipped:
-        print(f"{skipped} of {len(jobs)} outputs are already there: skipped (--overwrite redoes them)", file=sys.stderr)
+        say(f"{skipped} of {len(jobs)} outputs are already there: skipped (--overwrite redoes them)")
     bar = ProgressBar(len(batch.todo), "colorizing", stream=sys.stderr)
     finished = 0
 
@@ -111,10 +136,7 @@ def cmd_image(args):
     done, failed = batch.count("done"), batch.count("failed")
     total = len(batch.rows)
     extra = ", ".join(([f"{skipped} already there"] if skipped else []) + ([f"{failed} failed"] if failed else []))
-    print(
-        f"colorized {done} of {total} image{'s' * (total != 1)} into {args.output}" + (f" ({extra})" if extra else ""),
-        file=sys.stderr,
-    )
+    say(f"colorized {done} of {total} image{'s' * (total != 1)} into {args.output}" + (f" ({extra})" if extra else ""))
     return 1 if failed else 0
 
 
@@ -143,10 +165,7 @@ def cmd_video(args):
         bar.clear()  # so the one-line error (printed by main) stands alone
         raise
     bar.close()
-    print(
-        f"wrote {args.output} ({info.width}x{info.height}, {info.fps:g} fps{', with audio' if info.has_audio else ''})",
-        file=sys.stderr,
-    )
+    say(f"wrote {args.output} ({info.width}x{info.height}, {info.fps:g} fps{', with audio' if info.has_audio else ''})")
     return 0
 
 
@@ -201,6 +220,17 @@ def cmd_models(args):
     return 0 if usable else 1
 
 
+def add_model_options(parser):
+    """--vividness and --model, the same for images and videos."""
+    parser.add_argument(
+        "--vividness",
+        type=float,
+        default=None,
+        help="0 (grey; muted for older models) .. 2 (bold); default from the model",
+    )
+    parser.add_argument("--model", default=None, help="model name or folder name (see `colorize models`)")
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="colorize", description="Colorize black-and-white photos and videos, offline.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -223,18 +253,13 @@ def build_parser():
         default=None,
         help="output format (default: PNG, or the output file name's)",
     )
-    im.add_argument(
-        "--vividness",
-        type=float,
-        default=None,
-        help="0 (grey; muted for older models) .. 2 (bold); default from the model",
-    )
-    im.add_argument("--model", default=None, help="model name or folder name (see `colorize models`)")
+    add_model_options(im)
     im.add_argument(
         "--max-pixels",
         type=int,
         default=DEFAULT_MAX_PIXELS,
-        help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS:,})",
+        help=f"refuse images larger than this many pixels (default {DEFAULT_MAX_PIXELS:,}, "
+        f"{DEFAULT_MAX_PIXELS / 1e6:g} MP: the page's limit too)",
     )
     im.add_argument("--upsample", choices=METHODS, default="guided", help="how colour is brought to full size")
     im.add_argument(
@@ -272,12 +297,23 @@ def build_parser():
         "so a rerun resumes an interrupted batch)",
     )
     im.set_defaults(func=cmd_image)
-    vi = sub.add_parser("video", help="colorize a video into a browser-playable H.264 mp4 with its audio")
-    vi.add_argument("input")
-    vi.add_argument("-o", "--output", required=True)
-    vi.add_argument("--vividness", type=float, default=None)
-    vi.add_argument("--model", default=None)
-    vi.add_argument("--no-stabilize", action="store_true", help="colorize each frame on its own (flickers)")
+    vi = sub.add_parser(
+        "video",
+        help="colorize a video into a browser-playable H.264 mp4 with its audio",
+        description="Colorize one video file: every frame through the network, the colours steadied from "
+        "frame to frame along the motion (optical flow) so they do not flicker, the sound kept and cut "
+        "to the video's length. The output is H.264 (yuv420p) MP4 that browsers and phones play, written "
+        "atomically; the input is never overwritten. Ctrl-C stops it and leaves no partial file.",
+        epilog="example: colorize video film.mp4 -o film_colorized.mp4 --vividness 1.2",
+    )
+    vi.add_argument("input", help="the video file (MP4, MOV, AVI, MKV, WebM: whatever ffmpeg reads)")
+    vi.add_argument("-o", "--output", required=True, help="the output file, ending in .mp4")
+    add_model_options(vi)
+    vi.add_argument(
+        "--no-stabilize",
+        action="store_true",
+        help="colorize each frame on its own, without steadying colours between frames (flickers; to compare)",
+    )
     vi.add_argument(
         "--max-seconds",
         type=float,
@@ -291,8 +327,19 @@ def build_parser():
         help=f"refuse videos with larger frames (default {VideoLimits.max_pixels:,})",
     )
     vi.set_defaults(func=cmd_video)
-    mo = sub.add_parser("models", help="list the models and their metadata")
-    mo.add_argument("--dir", default=None)
+    mo = sub.add_parser(
+        "models",
+        help="list the models and their metadata",
+        description="List every model folder (model.json and its ONNX file) with what it outputs, its input "
+        "size, default vividness, whether it takes colour hints, its licence, training data and measured "
+        "quality, and whether its weights match their SHA-256. Exit status 1 if no model is usable.",
+    )
+    mo.add_argument(
+        "--dir",
+        default=None,
+        metavar="FOLDER",
+        help="where to look (default: $COLORIZE_MODELS, else the installed package's models)",
+    )
     mo.set_defaults(func=cmd_models)
     return ap
 
@@ -331,18 +378,74 @@ def stopping_on_signals():
             signal.signal(sig, handler)
 
 
+HINT_OPTION = "--hint"
+
+
+def take_out_hints(argv):
+    """(argv without its --hint options, their values in order), for `image`.
+
+    argparse looks through every option string once per option it reads: 30,000 --hint flags took
+    21 s. And it takes a value that starts with '-' (--hint -1,5,#ff0000) for an option, answering
+    with its usage text rather than what is wrong with the hint. --hint VALUE, --hint=VALUE and
+    argparse's abbreviations of --hint (--hi, --hin) are taken out here, in one pass."""
+    rest, hints = [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if arg == "--":  # what follows is input names
+            rest += argv[i:]
+            break
+        if len(name) >= 4 and HINT_OPTION.startswith(name):
+            if eq:
+                hints.append(value)
+            elif i + 1 < len(argv):
+                hints.append(argv[i + 1])
+                i += 1
+            else:
+                rest.append(arg)  # no value: argparse says so
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, hints
+
+
+def closed_pipe():
+    """The reader of our output went away (`colorize models | head -2`): stop quietly, as Unix tools do
+    when SIGPIPE ends them (status 128 + 13), with nothing more written to the closed pipe (Python
+    flushes stdout on exit, which would fail again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture): nothing to flush
+        pass
+    finally:
+        os.close(devnull)
+    return 128 + 13
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    hints: list[str] = []
+    if argv[:1] == ["image"]:
+        argv, hints = take_out_hints(argv)
     args = build_parser().parse_args(argv)
+    if hints:
+        args.hint = [*(args.hint or []), *hints]
     # Decoders warn about oddities of files they still read; on the command line that would be
     # stray lines, while real problems already arrive as one-line errors.
     warnings.simplefilter("ignore")
     _stopped_by.clear()
     try:
         with stopping_on_signals():
-            return args.func(args)
+            status = args.func(args)
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return status
     except ColorizeError as e:
-        print(str(e), file=sys.stderr)
+        say(str(e))
         return 1
+    except BrokenPipeError:
+        return closed_pipe()
     except KeyboardInterrupt:
         if _stopped_by:
             name = signal.Signals(_stopped_by[0]).name
@@ -353,8 +456,5 @@ def main(argv=None):
     except Exception as e:  # a command line tool answers in one line, not a traceback
         if os.environ.get("COLORIZE_DEBUG"):
             raise
-        print(
-            f"colorize: unexpected error ({type(e).__name__}: {one_line(e)}); set COLORIZE_DEBUG=1 for details",
-            file=sys.stderr,
-        )
+        say(f"colorize: unexpected error ({type(e).__name__}: {one_line(e)}); set COLORIZE_DEBUG=1 for details")
         return 2

@@ -30,12 +30,15 @@ import numpy as np
 from PIL import Image
 
 from .errors import ColorizeError
+from .files import open_regular
 from .lab import unit_float, unit_rgb
 from .precheck import MAX_TIFF_PAGES, Refused, check_image_bytes
 from .profiles import apply_grey_curve, open_input_profile
+from .provenance import XMP_TAG, Descriptive, descriptive_fields
 from .strips import row_strips
 
-DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_PIXELS = 50_000_000  # the page's limit and the command line's default (a 600-dpi 8x10" scan is 29 MP)
+LIMIT_OPTION = "the command line's --max-pixels sets it"  # said with every refusal for size, page and CLI alike
 SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF, GIF"
 # Only these PIL readers are tried: others (EPS runs Ghostscript, for one) are needless attack surface.
 PIL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "TIFF", "GIF")  # JPEG also opens MPO
@@ -50,10 +53,13 @@ BYTES_PER_PIXEL_LIMIT = 8
 METADATA_ALLOWANCE = 16 << 20
 
 
-def image_files(folder, skip=None):
-    """Image files under folder, recursively and sorted; hidden files and the `skip` folder left out."""
+def image_files(folder, skip=None, onerror=None):
+    """Image files under folder, recursively and sorted; hidden files and the `skip` folder left out.
+
+    Listed by name only: an entry may still be a pipe, a device or a broken link (colorize.files
+    tells). onerror(OSError) hears of each folder that cannot be listed (os.walk's onerror)."""
     found = []
-    for here, dirs, files in os.walk(folder):
+    for here, dirs, files in os.walk(folder, onerror=onerror):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or Path(here, d).resolve() != skip))
         found += [Path(here, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
     return sorted(found)
@@ -61,12 +67,16 @@ def image_files(folder, skip=None):
 
 @dataclass(frozen=True)
 class PhotoMeta:
-    """What outputs keep of the original's metadata: when it was taken and its resolution. Nothing
-    else (no GPS position, no camera serial number; no orientation: outputs are already upright)."""
+    """What outputs keep of the original's metadata: when it was taken, its resolution, its depth and
+    its descriptive fields (title, description, artist, copyright, keywords, comment:
+    colorize.provenance). Nothing else (no GPS position, no camera serial number; no orientation:
+    outputs are already upright)."""
 
     dpi: tuple[float, float] | None = None  # (x, y) dots per inch, of the upright image
     date_original: str | None = None  # EXIF DateTimeOriginal, "YYYY:MM:DD HH:MM:SS"
     date: str | None = None  # EXIF DateTime (when the file was last changed)
+    bits: int = 8  # bits per channel of the decoded pixels: 16 for 16-bit and float images
+    descriptive: Descriptive = Descriptive()
 
     @property
     def exif_date(self) -> str | None:
@@ -121,19 +131,21 @@ def _check_file_size(name, size, max_pixels):
     limit = max_pixels * BYTES_PER_PIXEL_LIMIT + METADATA_ALLOWANCE
     if size > limit:
         raise ColorizeError(
-            name, f"the file is {size / 1e6:.0f} MB, too large for an image of at most {describe_pixels(max_pixels)}"
+            name,
+            f"the file is {size / 1e6:.0f} MB, too large for an image of at most {describe_pixels(max_pixels)} "
+            f"({LIMIT_OPTION})",
         )
 
 
 def read_bytes(path, max_pixels=DEFAULT_MAX_PIXELS):
-    try:
-        _check_file_size(path, os.path.getsize(path), max_pixels)
-        with open(path, "rb") as f:
-            return f.read()
-    except IsADirectoryError:
-        raise ColorizeError(path, "is a folder, not an image file") from None
-    except OSError as e:
-        raise ColorizeError(path, f"cannot be read ({e.strerror or e})") from None
+    """The bytes of an image file: a regular file only (not a pipe, a device, a socket), its size
+    checked before a byte is read (colorize.files)."""
+    with open_regular(path, "an image file") as (f, size):
+        _check_file_size(path, size, max_pixels)
+        try:
+            return f.read(size + 1)  # one more: a file still growing is read as far as its size allows
+        except OSError as e:
+            raise ColorizeError(path, f"cannot be read ({e.strerror or e})") from None
 
 
 def one_line(e):
@@ -162,7 +174,8 @@ def load_image(
         raise ColorizeError(name, f"has no pixels ({w}x{h})")
     if w * h > max_pixels:
         raise ColorizeError(
-            name, f"is {w}x{h} = {describe_pixels(w * h)}, over the limit of {describe_pixels(max_pixels)}"
+            name,
+            f"is {w}x{h} = {describe_pixels(w * h)}, over the limit of {describe_pixels(max_pixels)} ({LIMIT_OPTION})",
         )
     notes = []
     try:
@@ -197,7 +210,7 @@ def load_image(
     pixels = np.ascontiguousarray(_orient(pixels, orientation))
     if alpha is not None:
         alpha = np.ascontiguousarray(_orient(alpha, orientation))
-    meta = _meta(im, exif, swap=orientation >= 5)
+    meta = _meta(im, exif, swap=orientation >= 5, bits=8 if pixels.dtype == np.uint8 else 16)
     return Photo(name, pixels, alpha, "; ".join(notes), meta)
 
 
@@ -234,7 +247,7 @@ def _open(name, data):
             continue  # as Image.open does: not this format after all
         except Exception as e:  # noqa: BLE001 - any header parse failure is a bad file
             raise ColorizeError(name, f"the image header is unreadable ({one_line(e)})") from None
-    raise ColorizeError(name, f"is not an image this app can read (supported: {SUPPORTED})")
+    raise ColorizeError(name, f"is not an image Colorize can read (supported: {SUPPORTED})")
 
 
 def _is_deep_colour(im):
@@ -261,8 +274,9 @@ def _orientation(exif):
     return value if 1 <= value <= 8 else 1
 
 
-def _meta(im, exif, swap):
-    """The metadata outputs keep: EXIF dates (well-formed ones only) and the resolution."""
+def _meta(im, exif, swap, bits=8):
+    """The metadata outputs keep: EXIF dates (well-formed ones only), the resolution, the depth and
+    the descriptive fields."""
 
     def date(value):
         if isinstance(value, bytes):
@@ -285,7 +299,11 @@ def _meta(im, exif, swap):
             dpi = (round(y, 2), round(x, 2)) if swap else (round(x, 2), round(y, 2))
     except Exception:  # noqa: BLE001 - no resolution, or a meaningless one
         pass
-    return PhotoMeta(dpi, original, changed)
+    try:
+        xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or getattr(im, "tag_v2", {}).get(XMP_TAG)
+    except Exception:  # noqa: BLE001 - a damaged XMP tag must not stop a good image
+        xmp = None
+    return PhotoMeta(dpi, original, changed, bits, descriptive_fields(exif, im.info, xmp))
 
 
 def _as_unit_float(arr, scale):

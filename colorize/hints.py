@@ -148,6 +148,15 @@ def network_point(x, y, image_size, network_size):
     return col, row
 
 
+def hint_square(hint, image_size, network_size, patch):
+    """(rows, cols) slices of the patch x patch square a hint paints at the network's input size,
+    centred on its network pixel and clipped at the borders."""
+    nh, nw = network_size
+    col, row = network_point(hint.x, hint.y, image_size, network_size)
+    half = int(patch) // 2
+    return slice(max(row - half, 0), min(row + half + 1, nh)), slice(max(col - half, 0), min(col + half + 1, nw))
+
+
 def hint_maps(hints, image_size, network_size, patch):
     """Checked Hints for one photo -> (hint_ab 2 x nh x nw, hint_mask 1 x nh x nw), float32.
 
@@ -157,11 +166,8 @@ def hint_maps(hints, image_size, network_size, patch):
     nh, nw = network_size
     ab = np.zeros((2, nh, nw), np.float32)
     mask = np.zeros((1, nh, nw), np.float32)
-    half = int(patch) // 2
     for hint in hints:
-        col, row = network_point(hint.x, hint.y, image_size, network_size)
-        rows = slice(max(row - half, 0), min(row + half + 1, nh))
-        cols = slice(max(col - half, 0), min(col + half + 1, nw))
+        rows, cols = hint_square(hint, image_size, network_size, patch)
         a, b = hint.ab
         ab[0, rows, cols], ab[1, rows, cols] = a, b
         mask[0, rows, cols] = 1.0

@@ -2,11 +2,14 @@
 
 On a terminal it redraws one line in place, with the current item's name. Into a pipe or a log
 file it draws nothing (a log full of carriage returns helps nobody), so there every line that
-names a file is a message about that file.
+names a file is a message about that file. Names and messages are shown as colorize.names.printable
+makes them: a file name's escape sequences or line breaks never act on the terminal.
 """
 
 import sys
 import time
+
+from .names import printable
 
 
 class ProgressBar:
@@ -37,7 +40,7 @@ class ProgressBar:
             self.total = max(1, total)
         if not self.interactive:
             return
-        self.stream.write("\r\033[K" + self.line() + (f"  {note[:40]}" if note else ""))
+        self.stream.write("\r\033[K" + self.line() + (f"  {printable(note)[:40]}" if note else ""))
         self.stream.flush()
         self.drawn = True
 
@@ -46,7 +49,7 @@ class ProgressBar:
         if self.drawn:
             self.stream.write("\r\033[K")
             self.drawn = False
-        self.stream.write(text + "\n")
+        self.stream.write(printable(text) + "\n")
         self.stream.flush()
         if self.interactive:
             self.update(self.done, note=self.note)

@@ -1,12 +1,16 @@
 """Render the sample video (samples/rocket-pan.mp4) from the public-domain sample photo rocket.jpg.
 
-A slow pan and zoom across the photo, in black and white, so the page's Video tab can be tried
-with one click. Its credit is the photo's (see CREDITS.md). Run from the repository root:
+A slow pan and zoom across the photo, in black and white, with a sound track made here (a few soft
+synthesised notes over a low rumble, by ffmpeg's own sound generators: no recording), so the
+page's Video tab can be tried with one click and shows that the sound is kept. Its credit is the
+photo's (see CREDITS.md). Run from the repository root:
 
     python samples/make_sample_video.py
 """
 
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -20,6 +24,11 @@ OUTPUT = HERE / "rocket-pan.mp4"
 WIDTH, HEIGHT, FPS, SECONDS = 480, 320, 15, 4.0
 ZOOM_START, ZOOM_END = 1.0, 1.45  # the crop shrinks to 1/1.45 of the photo's height
 CENTRE_START, CENTRE_END = (0.5, 0.5), (0.56, 0.42)  # ...while drifting up towards the rocket
+NOTES = (220.0, 277.18, 329.63, 440.0, 329.63, 277.18, 220.0, 164.81)  # A major arpeggio, half a second each
+# The sound: each note a sine that fades out over its half second, over brown-ish noise (a rumble),
+# as one ffmpeg aevalsrc expression of t.
+NOTE = "0.22*sin(2*PI*{f}*t)*exp(-5*mod(t,0.5))*between(t,{start},{end})"
+RUMBLE = "0.04*sin(2*PI*41*t)*sin(2*PI*0.5*t)"
 
 
 def ease(t):
@@ -52,7 +61,57 @@ def frames(photo):
         )
 
 
+def sound_expression():
+    notes = [NOTE.format(f=f, start=i * 0.5, end=(i + 1) * 0.5 - 1e-6) for i, f in enumerate(NOTES)]
+    return "+".join([*notes, RUMBLE])
+
+
+def add_sound(silent, out):
+    """`silent` (an MP4 without sound) with the synthesised track as 48 kbit/s mono AAC, into `out`."""
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(silent),
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc=exprs='{sound_expression()}':s=22050:d={SECONDS:g}",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-ac",
+            "1",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            "-metadata",
+            "title=Launch of DSCOVR on Falcon 9 (SpaceX, public domain): pan and zoom, with a made-up tune",
+            str(out),
+        ],
+        check=True,
+    )
+
+
 def main(out=OUTPUT):
+    with tempfile.TemporaryDirectory() as folder:
+        silent = Path(folder) / "silent.mp4"
+        render_frames(silent)
+        add_sound(silent, out)
+    print(f"wrote {out} ({Path(out).stat().st_size / 1e3:.0f} kB, {SECONDS:g} s, {WIDTH}x{HEIGHT}, {FPS} fps, sound)")
+
+
+def render_frames(out):
     photo = np.asarray(Image.open(SOURCE).convert("L"))
     writer = imageio_ffmpeg.write_frames(
         str(out),
@@ -82,7 +141,6 @@ def main(out=OUTPUT):
     for frame in frames(photo):
         writer.send(np.repeat(frame[..., None], 3, axis=2).tobytes())
     writer.close()
-    print(f"wrote {out} ({Path(out).stat().st_size / 1e3:.0f} kB, {SECONDS:g} s, {WIDTH}x{HEIGHT}, {FPS} fps)")
 
 
 if __name__ == "__main__":

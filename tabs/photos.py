@@ -9,25 +9,37 @@ from colorize.decode import IMAGE_SUFFIXES
 from colorize.encode import FORMATS
 from colorize.page import photo as pp
 from colorize.page.compare import comparison_html
-from colorize.page.memory import OverBudget, content_id, give_back_memory
+from colorize.page.memory import (
+    MB,
+    OverBudget,
+    content_id,
+    gave_way_line,
+    give_back_memory,
+    intake_summary,
+    refusal_line,
+    work_bytes,
+)
 from colorize.page.names import display_name, markdown_literal, output_name
 
-from .pins import handle_click, pins_panel
+from .pins import Undo, handle_click, pin_chooser, pins_panel, remember, undo_bar
 from .server import (
     live_uploads,
     load_model,
     look_for,
     my_shelf,
     page_memory,
-    raw_for,
+    pinned_for,
     release_upload,
     sample_thumbnail,
     session_id,
+    visitor_id,
 )
 from .state import page_state
 from .widgets import friendly, scroll_into_view, vividness_now, vividness_slider
 
 PHOTO_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
+NOTE_KEY = "st-key-upload-note"  # the one line about the last upload, above the result
+VIEWS = ["Colorized", "Before and after"]
 DOWNLOADS = [
     (fmt, label, mime)
     for fmt, label, mime in (("png", "PNG", "image/png"), ("jpg", "JPEG", "image/jpeg"), ("tiff", "TIFF", "image/tiff"))
@@ -36,40 +48,54 @@ DOWNLOADS = [
 
 
 def take_uploads(key):
-    """The uploader's new files go onto this visitor's shelf (and out of Streamlit's upload store)."""
+    """The uploader's new files go onto this visitor's shelf (and out of Streamlit's upload store). What
+    was not added, and why, is one line for the whole batch, brought into view with the result."""
     state, shelves, shelf = page_state(), page_memory().shelves, my_shelf()
+    state.undo = None  # what a removal kept for Undo goes first: no budget check while it is still held
     files = live_uploads(st.session_state.get(key))
-    notes, added = [], []
+    names = [markdown_literal(f.name) for f in files]
+    added, already, refused = [], [], []
     for p in [p for p in shelf.photos.values() if p.problem]:
         shelf.remove(p.id)
-    for f in files:
+    for f, name in zip(files, names, strict=True):
         data = f.getvalue()
         try:
             before = len(shelf.photos)
-            photo = shelves.add(shelf, content_id(data), f.name, data)
+            photo = shelves.add(shelf, content_id(data), f.name, data, upload_id=f.file_id)
             if len(shelf.photos) == before:
-                notes.append(f"{markdown_literal(f.name)}: already on the page.")
-            added.append(photo.id)
+                already.append(name)
+            else:
+                added.append(photo.id)
         except OverBudget as e:
-            notes.append(f"{markdown_literal(f.name)}: not added, {e}.")
+            refused.append((name, e))
         del data
     for f in files:
         release_upload(f)
-    state.upload_notes = notes
+        with shelf.lock:
+            spooled = shelf.spooled.pop(f.file_id, None)  # a clip sent to the photo uploader: not a photo
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+    note = intake_summary(names, len(added), already, refused)
+    state.upload_notes = [note] if note else []
     state.uploader += 1
     if added:
         shelf.selected = added[0]
         state.scroll_to = "st-key-result" if len(added) == 1 else "st-key-shelf"
+    if note:
+        state.scroll_to = NOTE_KEY  # the line, and right below it the result
 
 
 def pick_sample(sample):
     state, shelves, shelf = page_state(), page_memory().shelves, my_shelf()
+    state.undo = None  # a photo comes: what was removed is let go (it is outside the memory budget)
     data = sample.read()
     try:
         photo = shelves.add(shelf, content_id(data), sample.name, data)
     except OverBudget as e:
-        state.upload_notes = [f"{sample.name}: not added, {e}."]
+        state.upload_notes = [refusal_line(markdown_literal(sample.name), e)]
+        state.scroll_to = NOTE_KEY
         return
+    state.upload_notes = []
     shelf.selected = photo.id
     state.scroll_to = "st-key-result"
 
@@ -79,19 +105,33 @@ def select_photo(photo_id):
     page_state().scroll_to = "st-key-result"
 
 
-def remove_photo(photo_id):
-    my_shelf().remove(photo_id)
+def remove_photos(ids, what):
+    """Take photos off the shelf, remembering them so that Undo can put them back."""
+    shelf = my_shelf()
+    with shelf.lock:
+        order, selected = list(shelf.photos), shelf.selected
+        gone = [shelf.photos[i] for i in ids if i in shelf.photos]
+        for photo in gone:
+            shelf.remove(photo.id)
+    remember(Undo(what, "photos", gone, order, selected, known=frozenset(shelf.photos)))
+    page_state().scroll_to = "st-key-undo-photos"  # the offer to undo, where the person is looking
     give_back_memory()
+
+
+def remove_photo(photo_id):
+    photo = my_shelf().photos.get(photo_id)
+    if photo is not None:
+        remove_photos([photo_id], f"Removed {markdown_literal(photo.name, 40)}")
 
 
 def clear_photos():
-    my_shelf().clear()
+    shelf = my_shelf()
+    remove_photos(list(shelf.photos), f"Cleared {len(shelf.photos)} photo{'s' if len(shelf.photos) != 1 else ''}")
     page_state().upload_notes = []
-    give_back_memory()
 
 
 def uploader():
-    state = page_state()
+    state, budget = page_state(), page_memory().shelves.budget
     key = f"photos-{state.uploader}"
     with st.container(key="photos"):
         st.file_uploader(
@@ -104,10 +144,16 @@ def uploader():
             args=(key,),
             help=f"Scans and camera photos up to {pp.PAGE_MAX_PIXELS / 1e6:.0f} megapixels "
             "(a 600-dpi scan of an 8×10 inch print is 29). Colour photos work too: the "
-            "network only uses their light and dark.",
+            "network only uses their light and dark. The page keeps up to "
+            f"{budget.photos_per_session} photos ({budget.upload_bytes_per_session / MB:.0f} MB) per visitor; "
+            "the command line (`python -m colorize image`) takes any number.",
         )
-    for note in state.upload_notes:
-        st.warning(note)
+    notes = [gave_way_line([markdown_literal(n) for n in my_shelf().take_gave_way()])] + state.upload_notes
+    state.upload_notes = [n for n in notes if n]
+    if state.upload_notes:
+        with st.container(key=NOTE_KEY.removeprefix("st-key-")):
+            for note in state.upload_notes:
+                st.warning(note, icon=":material/info:")
 
 
 def gallery(samples, compact):
@@ -122,7 +168,7 @@ def gallery(samples, compact):
     st.caption("No photo at hand? Tap one of these:")
     with st.container(horizontal=True, wrap=True, key="gallery"):
         for sample in samples:
-            with st.container(width=170, gap="small"):
+            with st.container(width=170, gap="small", key=f"tile-sample-{sample.name}"):
                 st.image(sample_thumbnail(str(sample.path)), width="stretch")
                 st.button(
                     sample.title, key=f"sample-{sample.name}", on_click=pick_sample, args=(sample,), width="stretch"
@@ -153,46 +199,73 @@ def analyse_new(model, model_folder, shelf, vividness):
     return good
 
 
+def full_size_turn(visitor):
+    """A full-size download's turn for the page's work memory (colorize.page.memory.WorkTurns), for
+    `visitor` (found when the button was made: a download runs with no script context)."""
+
+    def turn(photo):
+        return page_memory().work.turn(visitor, work_bytes(photo.data, full_size=True))
+
+    return turn
+
+
 def download_callable(model_folder, photo_id, vividness, fmt):
     """What a download button runs when pressed: holds ids only, so a closed page keeps nothing alive."""
-    sid = session_id()
+    sid, turn = session_id(), full_size_turn(visitor_id())
 
     def make():
         shelf = page_memory().shelves.sessions().get(sid)
         photo = shelf.photos.get(photo_id) if shelf else None
         if photo is None:
             raise ColorizeError(photo_id, "this photo is no longer on the page")
-        return pp.full_size(load_model(model_folder), photo, vividness, fmt)
+        with turn(photo):
+            return pp.full_size(load_model(model_folder), photo, vividness, fmt)
 
     return make
 
 
-def zip_callable(model_folder, vividness):
-    sid = session_id()
+def zip_callable(model_folder, vividness, fmt="png"):
+    sid, turn = session_id(), full_size_turn(visitor_id())
 
     def make():
         shelf = page_memory().shelves.sessions().get(sid)
         photos = [p for p in shelf.photos.values() if p.problem is None] if shelf else []
-        return pp.zip_full_size(load_model(model_folder), photos, vividness)
+        return pp.zip_full_size(load_model(model_folder), photos, vividness, fmt, turn)
 
     return make
 
 
 def shelf_bar(model_folder, good, vividness):
-    """Download all and clear all, at the top of a batch."""
+    """Download all (in any of the single downloads' formats) and Clear all, at the top of a batch."""
     with st.container(horizontal=True, vertical_alignment="center", key="shelf-bar"):
         if len(good) > 1:
+            labels = {label: fmt for fmt, label, _ in DOWNLOADS}
+            label = st.segmented_control(
+                "Format of Download all",
+                list(labels),
+                default="PNG",
+                key="zip-format",
+                label_visibility="collapsed",
+                help="The same formats as a single download: PNG and TIFF keep 16 bits where a photo had them.",
+            )
+            label = label if label in labels else "PNG"
             st.download_button(
-                f"Download all {len(good)} (zip of PNGs)",
+                f"Download all {len(good)} (zip of {label}s)",
                 key="download-zip",
                 type="primary",
-                data=zip_callable(model_folder, vividness),
+                data=zip_callable(model_folder, vividness, labels[label]),
                 file_name="colorized_photos.zip",
                 mime="application/zip",
                 on_click="ignore",
                 icon=":material/folder_zip:",
             )
-        st.button("Clear all", key="clear-all", on_click=clear_photos, icon=":material/delete_sweep:")
+        st.button(
+            "Clear all",
+            key="clear-all",
+            on_click=clear_photos,
+            icon=":material/delete_sweep:",
+            help="Removes every photo and its pins from this page (you can undo it).",
+        )
 
 
 def photo_grid(model, model_folder, shelf, good, vividness):
@@ -202,9 +275,9 @@ def photo_grid(model, model_folder, shelf, good, vividness):
             look = page_memory().looks.get((photo.id, model_folder))
             if look is not None:
                 photo.thumb = pp.preview(
-                    model, look, vividness, raw_for(model, model_folder, photo, look), side=pp.THUMB_SIDE
+                    model, look, vividness, pinned_for(model, model_folder, photo, look), side=pp.THUMB_SIDE
                 )
-            with st.container(width=150, gap=None, border=photo.id == shelf.selected):
+            with st.container(width=150, gap=None, border=photo.id == shelf.selected, key=f"tile-{photo.id}"):
                 if photo.thumb is not None:
                     st.image(photo.thumb, width="stretch")
                 with st.container(horizontal=True, gap=None):
@@ -227,23 +300,48 @@ def photo_grid(model, model_folder, shelf, good, vividness):
 
 
 def show_photo(model, model_folder, info, photo):
-    """The photo that is open: the colorized picture (clickable for pins), vividness, downloads."""
+    """The photo that is open: the colorized picture (clickable for pins) or the before/after view in
+    its place, vividness, the chooser of a new pin's colour, downloads and the pins placed."""
     look = look_for(model, model_folder, photo)
     w, h = look.size
+    state = page_state()
     with st.container(key="result"):
         st.subheader(markdown_literal(photo.name), divider="gray", anchor=False)
         picture, side = st.columns([3, 1], gap="medium")
-        with side:
-            vividness = vividness_slider("vividness", info)
-        colour = pp.preview(model, look, vividness, raw_for(model, model_folder, photo, look))
+        with picture:
+            view = st.segmented_control(
+                "View",
+                VIEWS,
+                default=VIEWS[0],
+                key="view",
+                label_visibility="collapsed",
+                help="Before and after: drag across the picture to compare the photo as you uploaded it "
+                "with its colours.",
+            )
+        comparing = view == VIEWS[1]
         click_key = f"click-{photo.id}"
-        if model.takes_hints and handle_click(photo, look, colour, click_key):
-            colour = pp.preview(model, look, vividness, raw_for(model, model_folder, photo, look))
+        if model.takes_hints and not comparing:
+            handle_click(photo, look, click_key)
+        vividness = vividness_now(info)
+        colour = pp.preview(model, look, vividness, pinned_for(model, model_folder, photo, look))
+        with side:  # a new pin's colours first: on a phone, right below the photo
+            if model.takes_hints and not comparing:
+                pin_chooser(model, photo, look, colour)
+            vividness = vividness_slider("vividness", info)
+        if vividness != vividness_now(info):
+            colour = pp.preview(model, look, vividness, pinned_for(model, model_folder, photo, look))
         caption = f"Colorized (vividness {vividness:.2f}), {w}×{h} pixels"
         with picture:
-            if model.takes_hints:
+            if comparing:
+                st.iframe(
+                    comparison_html(look.original_rgb(), colour, "As uploaded", "Colorized"),
+                    height="content",
+                    alt=f"Before and after: {display_name(photo.name)}",
+                )
+                st.caption(caption + ". Drag across the picture: left of the line, the photo as uploaded.")
+            elif model.takes_hints:
                 streamlit_image_coordinates(
-                    pp.draw_pins(colour, photo.pins, look.size),
+                    pp.draw_pins(colour, photo.pins, look.size, state.pending_pin.get(photo.id)),
                     key=click_key,
                     width="stretch",
                     image_format="JPEG",
@@ -266,17 +364,27 @@ def show_photo(model, model_folder, info, photo):
                     on_click="ignore",
                     icon=":material/download:",
                 )
+            st.caption(
+                ("PNG and TIFF keep the photo's 16 bits per channel. " if look.deep else "")
+                + "Each file keeps the original's date, dpi, title, artist and copyright, and says that "
+                "its colours were added by Colorize."
+            )
             if look.note:
                 st.caption(look.note)
             if model.takes_hints:
-                pins_panel(photo)
-        gray = pp.grey_preview(look)
-        st.markdown("**Before and after.** Drag across the picture to compare.")
-        st.iframe(comparison_html(gray, colour), height="content", alt=f"Before and after: {display_name(photo.name)}")
-        if look.original is not None:
-            left, right = st.columns(2)
-            left.image(look.original, caption=f"Original ({w}×{h})", width="stretch")
-            right.image(gray, caption="What the network sees: lightness only", width="stretch")
+                pins_panel(photo, look)
+
+
+TILE_CSS = """<style>
+[class*="st-key-tile-"]{position:relative}
+[class*="st-key-tile-"] img{cursor:pointer}
+[class*="st-key-tile-"] [data-testid="stElementContainer"],[class*="st-key-tile-"] .stButton,
+[class*="st-key-tile-"] [data-testid="stTooltipHoverTarget"]{position:static}
+[class*="st-key-tile-"] [class*="st-key-open-"] button::after,
+[class*="st-key-tile-sample-"] [class*="st-key-sample-"] button::after{content:"";position:absolute;inset:0;z-index:1}
+[class*="st-key-tile-"] [class*="st-key-remove-"] button{position:relative;z-index:2}
+[class*="st-key-tile-"]:hover img{filter:brightness(1.06)}
+</style>"""
 
 
 def photos_tab(model, model_folder, info, samples):
@@ -287,17 +395,18 @@ def photos_tab(model, model_folder, info, samples):
     for photo in shelf.photos.values():
         if photo.problem:
             st.error(photo.problem)
+    st.html(TILE_CSS)
+    undo_bar("photos")
     gallery(samples, compact=bool(good))
-    if not good:
-        return
-    shelf_bar(model_folder, good, vividness)
-    if len(good) > 1:
-        photo_grid(model, model_folder, shelf, good, vividness)
-    photo = shelf.photos[shelf.selected]
-    try:
-        show_photo(model, model_folder, info, photo)
-    except Exception as e:  # noqa: BLE001 - one bad photo must not break the page
-        st.error(friendly(photo.name, e))
+    if good:
+        shelf_bar(model_folder, good, vividness)
+        if len(good) > 1:
+            photo_grid(model, model_folder, shelf, good, vividness)
+        photo = shelf.photos[shelf.selected]
+        try:
+            show_photo(model, model_folder, info, photo)
+        except Exception as e:  # noqa: BLE001 - one bad photo must not break the page
+            st.error(friendly(photo.name, e))
     state = page_state()
     target, state.scroll_to = state.scroll_to, None
     if target:

@@ -1,6 +1,15 @@
-"""What several tabs show: the vividness slider they share, a problem's one line, scrolling into view."""
+"""What several tabs show: the vividness slider they share, a problem's one line, scrolling into view,
+and the checks every widget value passes before use.
+
+A widget's value comes from the browser, and a visitor can send any value for any widget key (a
+crafted WebSocket message): a click that is not a click, a colour that is not a colour, a number out
+of range or not a number. `widget_value` reads a value through its check, so a crafted one is simply
+no value (the widget's default), never an exception.
+"""
 
 import logging
+import math
+import re
 
 import streamlit as st
 
@@ -10,6 +19,69 @@ from colorize.page.names import display_name, markdown_literal
 from .state import page_state
 
 log = logging.getLogger("colorize.app")
+
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+CLICK_FIELDS = ("x", "y", "width", "height")
+
+
+def finite_number(value):
+    """A real number (not bool, NaN or infinite) as a float, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def checked_click(value):
+    """A click component's value ({x, y, width, height, unix_time}: numbers, the shown size positive)
+    as a dict of floats, else None."""
+    if not isinstance(value, dict):
+        return None
+    click = {k: finite_number(value.get(k)) for k in (*CLICK_FIELDS, "unix_time")}
+    if any(v is None for v in click.values()) or click["width"] <= 0 or click["height"] <= 0:
+        return None
+    return click
+
+
+def checked_colour(value):
+    """A colour picker's value ('#rrggbb') as it is, else None."""
+    return value if isinstance(value, str) and HEX_COLOUR.fullmatch(value) else None
+
+
+def checked_between(low, high):
+    """A check for a number within [low, high]."""
+
+    def check(value):
+        number = finite_number(value)
+        return number if number is not None and low <= number <= high else None
+
+    return check
+
+
+def checked_choice(options):
+    """A check for a value that must be one of `options` (a select box's, a radio's)."""
+    options = list(options)
+
+    def check(value):
+        try:
+            return value if value in options else None
+        except TypeError:  # an unhashable or uncomparable value
+            return None
+
+    return check
+
+
+def widget_value(key, check, default=None):
+    """The widget `key`'s value in the session after `check` (one of the checked_* above), or
+    `default` when it has none or the browser sent one that does not pass (logged, never raised)."""
+    value = st.session_state.get(key)
+    if value is None:
+        return default
+    good = check(value)
+    if good is None:
+        log.warning("ignored a malformed value for widget %r (%s)", key, type(value).__name__)
+        return default
+    return good
 
 
 def friendly(name, error):
@@ -38,7 +110,7 @@ def vividness_slider(key, info, container=None):
     st.session_state[key] = state.vividness
 
     def sync():
-        state.vividness = st.session_state[key]
+        state.vividness = widget_value(key, checked_between(0.0, 2.0), state.vividness)
 
     return (container or st).slider(
         "Vividness",

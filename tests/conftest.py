@@ -1,15 +1,14 @@
-"""Shared fixtures: a tiny ONNX model the tests build, the bundled model, and generated images."""
+"""Shared fixtures: a tiny ONNX model the tests build, the bundled model, and a generated photo.
+
+Shared helpers that are not fixtures live in helpers.py.
+"""
 
 import os
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tiny_model import build_tiny_model  # tests/ is on sys.path: pytest puts a rootless conftest's folder there
-
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = ROOT / "models" / "colorize-lite0"
+from helpers import BUNDLED, gradient_photo  # tests/ is on sys.path: pytest puts a rootless conftest's folder there
+from tiny_model import build_tiny_model
 
 
 @pytest.fixture(scope="session")
@@ -33,20 +32,6 @@ def bundled_model():
 
     assert (BUNDLED / "model.json").is_file(), "the bundled model is missing from models/"
     return ColorModel(BUNDLED)
-
-
-def gradient_photo(h=96, w=128, seed=0):
-    """A smooth colour test photo: sky-like top, dark bottom, a bright disc."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    rgb = np.zeros((h, w, 3), np.float32)
-    rgb[..., 0] = 0.3 + 0.4 * x / w
-    rgb[..., 1] = 0.2 + 0.5 * (1 - y / h)
-    rgb[..., 2] = 0.8 * (1 - y / h)
-    disc = (x - w * 0.6) ** 2 + (y - h * 0.4) ** 2 < (min(h, w) * 0.2) ** 2
-    rgb[disc] = [0.95, 0.9, 0.3]
-    rgb += rng.normal(0, 0.01, rgb.shape).astype(np.float32)
-    return np.clip(rgb, 0, 1)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ would send: its value set in the session state.
 """
 
 import ast
+import base64
 import io
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from colorize.page import video as page_video
 from colorize.page.compare import comparison_html
 from colorize.page.gallery import CREDITS, list_samples
 from colorize.pipeline import predict, predict_L, render
-from conftest import ROOT, gradient_photo
+from helpers import ROOT, gradient_photo, make_video, mean_chroma, video_info
 from tiny_model import build_tiny_hint_model, build_tiny_model
 
 APP = str(ROOT / "app.py")
@@ -54,11 +55,6 @@ def delta_e(x, y):
     """Mean CIE76 colour difference of two uint8 RGB images (or regions)."""
     lab = [rgb_to_lab(np.asarray(v, np.float32) / 255.0) for v in (x, y)]
     return float(np.linalg.norm(lab[0] - lab[1], axis=-1).mean())
-
-
-def mean_chroma(rgb_uint8):
-    lab = rgb_to_lab(np.asarray(rgb_uint8, np.float32) / 255.0)
-    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
 
 
 # ---------------------------------------------------------------- layers: app.py, tabs/, colorize.page, colorize
@@ -227,7 +223,7 @@ def test_ab_plane_highlights_where_the_predictions_are():
 def test_comparison_slider_is_self_contained():
     a = np.zeros((30, 40, 3), np.uint8)
     page = comparison_html(a, a + 200, "Before <b>", "After")
-    assert page.count("data:image/jpeg;base64,") == 2
+    assert page.count("data:image/png;base64,") == 1 and page.count("data:image/jpeg;base64,") == 1  # before lossless
     assert 'type="range"' in page and "<script src" not in page and "http" not in page
     assert "Before &lt;b&gt;" in page
 
@@ -248,7 +244,7 @@ def test_streamlit_config_hides_errors_and_statistics():
     assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["client"]["toolbarMode"] == "viewer"
     assert cfg["browser"]["gatherUsageStats"] is False
-    assert cfg["server"]["maxUploadSize"] >= 200
+    assert cfg["server"]["maxUploadSize"] * memory.MB == memory.PageBudget().upload_bytes_per_session
     assert cfg["server"]["headless"] is True  # no e-mail prompt on the first `streamlit run`
     assert cfg["server"]["disconnectedSessionTTL"] <= 60
 
@@ -267,14 +263,15 @@ def test_samples_include_a_short_credited_sample_video(tmp_path):
 # ---------------------------------------------------------------- the page's own modules
 
 
+@pytest.mark.slow
 def test_a_look_is_screen_sized_whatever_the_photo(tiny_model):
     look = photo.look_at(tiny_model, "big.png", png_bytes(1800, 2400, seed=12))
     assert look.size == (2400, 1800)
     assert max(look.preview_L.shape) == photo.PREVIEW_SIDE
-    assert look.original is None  # black and white: the original is its grey
+    assert look.grey and look.original.shape == (900, 1200)  # black and white: one plane, for the compare view
     assert memory.footprint(look) < 12 * memory.MB
     colour = photo.look_at(tiny_model, "colour.png", png_bytes(60, 80, seed=1, grey=False))
-    assert colour.original is not None and colour.original.shape == (60, 80, 3)
+    assert not colour.grey and colour.original.shape == (60, 80, 3)
 
 
 def test_vividness_zero_is_plain_grey_and_fades_in(tiny_model):
@@ -302,11 +299,12 @@ def test_pins_change_the_colour_near_them_and_the_download_holds_them(tiny_model
     look = photo.look_at(hint_model, "p.png", data)
     plain = photo.preview(hint_model, look, 1.0)
     shelf_photo.add_pin(40, 120, (32, 128, 192))
-    raw = photo.hinted_raw(hint_model, look, shelf_photo.hints())
-    # The same network output as the library's, which works from the full-size photo.
+    effect = photo.pinned_for(hint_model, look, shelf_photo.hints())
+    # The same network output and reach as the library's, which works from the full-size photo.
     L = photo.analyse_photo(hint_model, "p.png", data).prediction.L
-    assert np.allclose(raw, predict_L(hint_model, [L], hints=[shelf_photo.hints()])[0].raw, atol=1e-5)
-    pinned = photo.preview(hint_model, look, 1.0, raw)
+    library = predict_L(hint_model, [L], hints=[shelf_photo.hints()])[0].pinned
+    assert np.allclose(effect.raw, library.raw, atol=1e-5) and np.allclose(effect.reach, library.reach, atol=1e-5)
+    pinned = photo.preview(hint_model, look, 1.0, effect)
     assert delta_e(pinned[100:140, 20:60], plain[100:140, 20:60]) > 10
     assert delta_e(pinned[:60, 200:], plain[:60, 200:]) < 0.5
     full = np.asarray(Image.open(io.BytesIO(photo.full_size(hint_model, shelf_photo, 1.0, "png"))))
@@ -425,8 +423,7 @@ def test_hint_map_and_change_show_where_a_pin_acted(tmp_path):
     assert picture.shape == look.preview_L.shape + (3,)
     painted = rgb_to_lab(picture[115:125, 35:45].astype(np.float32) / 255)
     assert painted[..., 2].mean() < -20 and mean_chroma(picture[:40, 200:]) < 1
-    raw = photo.hinted_raw(hint_model, look, hints)
-    changed, share = teaching.hint_change(hint_model, look.preview_L, look.raw, raw, 1.0)
+    changed, share = teaching.pin_change(hint_model, look, photo.pinned_for(hint_model, look, hints), 1.0)
     assert 0 < share < 0.3
     assert mean_chroma(changed[114:126, 34:46]) > 15 and mean_chroma(changed[:40, 200:]) < 1
 
@@ -564,25 +561,35 @@ def test_upload_shows_the_result_comparison_and_full_size_downloads(app, deferre
     assert not app.error
     assert app.slider(key="vividness").value == 1.0
     assert "Colorized (vividness 1.00), 200×120 pixels" in captions(app)
-    assert not any(c.startswith("Original") for c in captions(app))  # black and white: shown once, not twice
+    assert not app.get("iframe")  # one picture: the before/after view takes its place when asked for
+    app.session_state["view"] = "Before and after"
+    app.run()
     iframes = app.get("iframe")
-    assert iframes and "data:image/jpeg;base64," in iframes[0].proto.srcdoc
+    assert len(iframes) == 1 and "data:image/png;base64," in iframes[0].proto.srcdoc
+    app.session_state["view"] = "Colorized"
+    app.run()
     png = Image.open(io.BytesIO(download(app, deferred_downloads, "download-png", "scan_colorized.png")))
     assert png.format == "PNG" and png.size == (200, 120)
     assert mean_chroma(png.convert("RGB")) > 10
     jpg = Image.open(io.BytesIO(download(app, deferred_downloads, "download-jpg", "scan_colorized.jpg")))
     assert jpg.format == "JPEG" and jpg.size == (200, 120)
     if "tiff" in FORMATS:
-        tif = Image.open(io.BytesIO(download(app, deferred_downloads, "download-tiff", "scan_colorized.tiff")))
+        tif = Image.open(io.BytesIO(download(app, deferred_downloads, "download-tiff", "scan_colorized.tif")))
         assert tif.format == "TIFF" and tif.size == (200, 120)
     assert "download-zip" not in {b.key for b in app.download_button}  # one photo: no zip
     assert not app.get("component_instance")  # the plain model takes no pins: a plain picture
 
 
-def test_a_colour_photo_also_shows_its_original(app):
-    upload(app, ("colour.png", png_bytes(60, 90, seed=2, grey=False), "image/png"))
+def test_the_before_and_after_view_shows_a_colour_photo_as_uploaded(app):
+    data = png_bytes(60, 90, seed=2, grey=False)
+    upload(app, ("colour.png", data, "image/png"))
+    app.session_state["view"] = "Before and after"
+    app.run()
     no_traceback(app)
-    assert "Original (90×60)" in captions(app) and "What the network sees: lightness only" in captions(app)
+    srcdoc = app.get("iframe")[0].proto.srcdoc
+    before = srcdoc.split('class="before" src="data:image/png;base64,')[1].split('"')[0]
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(before))))
+    np.testing.assert_array_equal(shown, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
 
 
 def test_uploads_leave_streamlits_upload_store(app):
@@ -617,7 +624,7 @@ def test_batch_is_a_grid_with_zip_and_clear_all_and_no_duplicates(app, deferred_
     ]
     upload(app, files)
     no_traceback(app)
-    assert any("b-again.png: already on the page" in as_read(w.value) for w in app.warning)
+    assert any("1 already on the page (b-again.png)" in as_read(w.value) for w in app.warning)
     opened = [b for b in app.button if b.key.startswith("open-")]
     assert len(opened) == 3 and len([b for b in app.button if b.key.startswith("remove-")]) == 3
     data = download(app, deferred_downloads, "download-zip", "colorized_photos.zip")
@@ -748,7 +755,10 @@ def test_over_the_session_budget_is_a_clear_line(tiny_model_dir, monkeypatch):
     at = start(tiny_model_dir, monkeypatch, COLORIZE_PAGE_PHOTOS=2)
     upload(at, [(f"p{i}.png", png_bytes(30, 40, seed=20 + i), "image/png") for i in range(3)])
     no_traceback(at)
-    assert any(as_read(w.value).startswith("p2.png: not added, this page holds at most 2 photos") for w in at.warning)
+    assert [as_read(w.value) for w in at.warning] == [
+        "2 of 3 photos added; 1 refused: the page holds at most 2 photos per visitor — remove some (or Clear all), "
+        "or use the command line (`python -m colorize image`) for more."
+    ]
     assert len([b for b in at.button if b.key.startswith("open-")]) == 2
 
 
@@ -770,16 +780,19 @@ def test_pins_follow_clicks_colours_and_go_into_the_downloads(hint_app, deferred
     data = png_bytes(240, 320, seed=5)
     upload(at, ("pins.png", data, "image/png"))
     photo_id = next(iter(next(s for s in the_shelf(at).sessions().values() if s.photos).photos))
-    plain = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
+    plain_png = download(at, deferred_downloads, "download-png")
+    plain = np.asarray(Image.open(io.BytesIO(plain_png)).convert("RGB"))
     click(at, photo_id, 20, 60, 160, 120, when=1)  # shown at half size: photo pixel (40, 120)
     no_traceback(at)
     pickers = at.color_picker
-    assert len(pickers) == 1 and pickers[0].label == "Pin 1"
+    assert len(pickers) == 1 and pickers[0].label == "Any colour"  # a point to colour: no pin yet
     predicted = tuple(int(pickers[0].value[i : i + 2], 16) for i in (1, 3, 5))
     assert delta_e(np.array([[predicted]], np.uint8), plain[115:125, 35:45]) < 6  # starts at the predicted colour
+    assert download(at, deferred_downloads, "download-png") == plain_png  # nothing changed yet
     calls = len(network_calls)
     pickers[0].pick("#2080c0").run()  # a blue
     no_traceback(at)
+    assert [c.label for c in at.color_picker] == ["Pin 1"]
     assert len(network_calls) == calls + 1  # the network runs again, with the pin
     pinned = np.asarray(Image.open(io.BytesIO(download(at, deferred_downloads, "download-png"))).convert("RGB"))
     assert rgb_to_lab(pinned[114:126, 34:46].astype(np.float32) / 255)[..., 2].mean() < -15  # blue near the pin
@@ -797,7 +810,8 @@ def test_pins_follow_clicks_colours_and_go_into_the_downloads(hint_app, deferred
     assert len(at.color_picker) == 1
     shelf_photo = next(s for s in the_shelf(at).sessions().values() if s.photos).photos[photo_id]
     assert (shelf_photo.pins[0].x, shelf_photo.pins[0].y) == (300, 20)
-    click(at, photo_id, 20, 60, 160, 120, when=3)  # a second pin
+    click(at, photo_id, 20, 60, 160, 120, when=3)  # a second pin, coloured with a suggestion
+    at.button(key="swatch-0").click().run()
     assert [c.label for c in at.color_picker] == ["Pin 1", "Pin 2"]
     at.button(key=f"unpin-{photo_id}-1").click().run()
     assert [c.label for c in at.color_picker] == ["Pin 2"]
@@ -817,7 +831,7 @@ def test_pins_belong_to_their_photo_and_reach_the_zip(hint_app, deferred_downloa
     ids = [b.key[5:] for b in at.button if b.key.startswith("open-")]
     at.button(key=f"open-{ids[0]}").click().run()
     click(at, ids[0], 20, 60, 160, 120, when=1)
-    at.color_picker[0].pick("#2080c0").run()
+    at.color_picker[0].pick("#2080c0").run()  # the new point's "Any colour"
     at.button(key=f"open-{ids[1]}").click().run()
     assert not at.color_picker  # the other photo has no pins
     with zipfile.ZipFile(io.BytesIO(download(at, deferred_downloads, "download-zip"))) as z:
@@ -843,37 +857,6 @@ def test_teaching_view_shows_the_hint_map_and_what_changed(hint_app):
 
 
 # ---- video
-
-
-def make_video(path, w=96, h=64, frames=12, fps=10):
-    """A short grey H.264 clip with a moving bright disc, written with the bundled ffmpeg."""
-    import imageio_ffmpeg
-
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (w, h), fps=fps, codec="libx264", macro_block_size=1, ffmpeg_log_level="error"
-    )
-    writer.send(None)
-    y, x = np.mgrid[0:h, 0:w]
-    for i in range(frames):
-        g = (60 + 120 * y / h).astype(np.uint8)
-        g[(x - 10 - 6 * i) ** 2 + (y - h // 2) ** 2 < (h // 5) ** 2] = 230
-        writer.send(np.repeat(g[..., None], 3, axis=2).tobytes())
-    writer.close()
-    return path
-
-
-def video_info(data, tmp_path):
-    """(codec name, first frame as HxWx3 uint8) of mp4 bytes, decoded with the bundled ffmpeg."""
-    import imageio_ffmpeg
-
-    path = tmp_path / "check.mp4"
-    path.write_bytes(data)
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    w, h = meta["size"]
-    frame = np.frombuffer(next(reader), np.uint8).reshape(h, w, 3)
-    reader.close()
-    return meta["codec"], frame
 
 
 def video_uploader(at):
@@ -917,6 +900,7 @@ def test_video_tab_colorizes_plays_and_offers_the_mp4(app, tmp_path, monkeypatch
     assert set(temp_root.glob("colorize-video-*")) == temp_before  # the uploaded copy is gone
 
 
+@pytest.mark.slow
 def test_sample_video_preview_is_a_few_seconds(app, tmp_path):
     open_tab(app, "Video")
     app.button(key="sample-video").click().run()

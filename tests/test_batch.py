@@ -2,7 +2,8 @@
 make byte-identical outputs; a batch killed mid-way resumes with only the missing photos; a worker
 killed mid-run loses nothing; the manifest lists every input once. Run as users run it
 (`python -m colorize image ... --workers/--cluster/--manifest`) on generated photos, with bad files
-among them, and the tiny test model."""
+among them, and the tiny test model. The tests that start Dask are marked `cluster`, those that run
+the whole collection `slow`."""
 
 import csv
 import os
@@ -23,9 +24,7 @@ from colorize.batch.plan import Batch, Outcome, plan_batch
 from colorize.batch.run import run_batch
 from colorize.lab import lightness, to_uint8
 from colorize.model import find_model
-from conftest import BUNDLED, gradient_photo
-from test_cli import cli_env, stray_temp_files
-from test_decode import BAD_FILES, encoded
+from helpers import BAD_FILES, BUNDLED, cli_env, colorized, encoded, gradient_photo, stray_temp_files
 
 GOOD = 24  # photos in the generated collection, plus the bad files
 SIZE = (480, 640)  # large enough that a batch takes a while, so it can be interrupted mid-way
@@ -60,7 +59,7 @@ def collection(tmp_path_factory):
 
 
 def output_of(name):
-    return str(Path(name).with_suffix(".png"))
+    return str(colorized(name))
 
 
 def outputs(folder):
@@ -110,44 +109,61 @@ def wait_for_outputs(out, n, proc, timeout=TIMEOUT):
     raise AssertionError(f"no {n} outputs after {timeout} s")
 
 
+PATHS = {  # the three ways through a collection: in this process one by one, two local processes, Dask
+    "sequential": ["--workers", "1"],
+    "pool": ["--workers", "2"],
+    "cluster": ["--cluster", "local", "--workers", "2"],
+}
+CLUSTER = pytest.param("cluster", marks=pytest.mark.cluster)  # the Dask path: left out by -m "not cluster"
+
+
 @pytest.fixture(scope="module")
 def runs(collection, tiny_model_dir):
-    """The same collection through the three paths: in this process one by one, two local
-    processes, and a two-worker Dask LocalCluster."""
+    """The same collection through each path of PATHS, each run once, when a test first needs it (so
+    `-m "not cluster"` never starts Dask): (root, run), where run(path) is that path's finished process."""
     root = collection.parent
-    paths = {
-        "sequential": ["--workers", "1"],
-        "pool": ["--workers", "2"],
-        "cluster": ["--cluster", "local", "--workers", "2"],
-    }
     done = {}
-    for name, args in paths.items():
-        proc = colorize_cli(
-            collection, root / name, *args, "--manifest", root / f"{name}.csv", models_root=tiny_model_dir, cwd=root
-        )
-        done[name] = proc
-    return root, done
+
+    def run(name):
+        if name not in done:
+            done[name] = colorize_cli(
+                collection,
+                root / name,
+                *PATHS[name],
+                "--manifest",
+                root / f"{name}.csv",
+                models_root=tiny_model_dir,
+                cwd=root,
+            )
+        return done[name]
+
+    return root, run
 
 
-def test_every_path_writes_the_same_files_and_messages(runs, collection):
-    root, done = runs
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["sequential", "pool", CLUSTER])
+def test_every_path_writes_the_same_files_and_messages(runs, collection, path):
+    root, run = runs
+    proc = run(path)
     good, bad = input_names()
-    for name, proc in done.items():
-        assert proc.returncode == 1, (name, proc.stderr)  # the bad files
-        assert "Traceback" not in proc.stderr, name
-        total = GOOD + len(BAD)
-        assert f"colorized {GOOD} of {total} images into {root / name} ({len(BAD)} failed)" in proc.stderr
-        for bad_name in bad:
-            lines = [line for line in proc.stderr.splitlines() if Path(bad_name).name in line]
-            assert len(lines) == 1 and lines[0].startswith(f"{collection / bad_name}: "), (name, proc.stderr)
-            assert BAD_FILES[Path(bad_name).name][1] in lines[0]
-        assert stray_temp_files(root / name) == []
-    assert sorted(outputs(root / "sequential")) == sorted(output_of(n) for n in good)
+    assert proc.returncode == 1, proc.stderr  # the bad files
+    assert "Traceback" not in proc.stderr
+    total = GOOD + len(BAD)
+    assert f"colorized {GOOD} of {total} images into {root / path} ({len(BAD)} failed)" in proc.stderr
+    for bad_name in bad:
+        lines = [line for line in proc.stderr.splitlines() if Path(bad_name).name in line]
+        assert len(lines) == 1 and lines[0].startswith(f"{collection / bad_name}: "), proc.stderr
+        assert BAD_FILES[Path(bad_name).name][1] in lines[0]
+    assert stray_temp_files(root / path) == []
+    assert sorted(outputs(root / path)) == sorted(output_of(n) for n in good)
 
 
-@pytest.mark.parametrize("path", ["pool", "cluster"])
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["pool", CLUSTER])
 def test_outputs_are_byte_identical_to_the_sequential_path(runs, path):
-    root, _ = runs
+    root, run = runs
+    run("sequential")
+    run(path)
     reference = outputs(root / "sequential")
     assert len(reference) == GOOD
     made = outputs(root / path)
@@ -156,9 +172,11 @@ def test_outputs_are_byte_identical_to_the_sequential_path(runs, path):
     assert different == []
 
 
-@pytest.mark.parametrize("path", ["sequential", "pool", "cluster"])
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["sequential", "pool", CLUSTER])
 def test_manifest_lists_every_input_once_with_its_outcome(runs, collection, path):
-    root, _ = runs
+    root, run = runs
+    run(path)
     by_input = check_manifest_lists_every_input_once(root / f"{path}.csv", collection)
     good, bad = input_names()
     for name in good:
@@ -171,8 +189,10 @@ def test_manifest_lists_every_input_once_with_its_outcome(runs, collection, path
         assert BAD_FILES[Path(name).name][1] in row["error"]
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_what_is_there(runs, collection, tiny_model_dir):
-    root, _ = runs
+    root, run = runs
+    run("pool")
     before = outputs(root / "pool")
     proc = colorize_cli(
         collection, root / "pool", "--manifest", root / "again.csv", models_root=tiny_model_dir, cwd=root
@@ -189,7 +209,7 @@ def test_a_rerun_skips_what_is_there(runs, collection, tiny_model_dir):
 ENCODE_IN_A_FRESH_PROCESS = """
 import sys
 from colorize.encode import FORMATS, encode_image
-from conftest import gradient_photo
+from helpers import gradient_photo
 sys.stdout.buffer.write(b"".join(encode_image(gradient_photo(30, 40), None, fmt) for fmt in sorted(FORMATS)))
 """
 
@@ -215,8 +235,10 @@ def test_network_output_does_not_depend_on_the_thread_count():
         assert np.array_equal(raw, raws[0])
 
 
+@pytest.mark.slow
 def test_a_batch_killed_mid_way_resumes_with_only_the_missing_photos(runs, collection, tiny_model_dir):
-    root, _ = runs
+    root, run = runs
+    run("sequential")  # the reference
     out, killed_manifest = root / "killed", root / "killed.csv"
     proc = colorize_cli(
         collection,
@@ -262,8 +284,10 @@ def worker_pids(pid):
     return [p.pid for p in psutil.Process(pid).children() if any("spawn_main" in part for part in p.cmdline())]
 
 
+@pytest.mark.slow
 def test_a_killed_pool_worker_loses_no_photo(runs, collection, tiny_model_dir):
-    root, _ = runs
+    root, run = runs
+    run("sequential")  # the reference
     out = root / "pool-killed"
     proc = colorize_cli(
         collection,
@@ -288,10 +312,13 @@ def test_a_killed_pool_worker_loses_no_photo(runs, collection, tiny_model_dir):
     assert sum(row["status"] == "done" for row in by_input.values()) == GOOD
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_a_killed_dask_worker_loses_no_photo(runs, collection, tiny_model_dir):
     from distributed import Client
 
-    root, _ = runs
+    root, run = runs
+    run("sequential")  # the reference
     out = root / "dask-killed"
     with start_local_cluster(2) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
@@ -318,9 +345,15 @@ def test_a_killed_dask_worker_loses_no_photo(runs, collection, tiny_model_dir):
     assert stray_temp_files(out) == []
 
 
-@pytest.mark.parametrize("how", [["--workers", "2"], ["--cluster", "local", "--workers", "2"]], ids=["pool", "cluster"])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "how",
+    [["--workers", "2"], pytest.param(["--cluster", "local", "--workers", "2"], marks=pytest.mark.cluster)],
+    ids=["pool", "cluster"],
+)
 def test_ctrl_c_stops_the_batch_leaving_whole_files_and_a_manifest(runs, collection, tiny_model_dir, how):
-    root, _ = runs
+    root, run = runs
+    run("sequential")  # the reference
     out = root / f"interrupted-{how[1]}"
     manifest = root / f"interrupted-{how[1]}.csv"
     proc = colorize_cli(collection, out, *how, "--manifest", manifest, models_root=tiny_model_dir, cwd=root, wait=False)

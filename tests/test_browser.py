@@ -6,12 +6,14 @@ model's weights; the README's pin screenshots use the bundled model when it take
 printed, never asserted (speed and memory goals live in benchmarks/): upload-to-result time of a
 1 MP photo, the server's peak RSS during the video test and during a 40 MP scan. Screenshots for
 the README are written to docs/ only when COLORIZE_SCREENSHOTS=1. Without /usr/bin/chromium the
-module is skipped, but fails under CI.
+module is skipped, but fails under CI. Every test here is marked `browser` (`-m "not browser"` leaves
+them out).
 """
 
 import importlib.util
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,9 +27,10 @@ import pytest
 from PIL import Image
 
 from colorize.lab import rgb_to_lab, to_uint8
-from conftest import BUNDLED, ROOT, gradient_photo
-from test_app import make_video, mean_chroma, video_info
+from helpers import BUNDLED, ROOT, gradient_photo, make_video, mean_chroma, video_info
 from tiny_model import build_tiny_hint_model, build_tiny_model
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path(os.environ.get("COLORIZE_CHROMIUM", "/usr/bin/chromium"))  # Debian's, or any Chromium
 CHROMIUM_ARGS = [
@@ -255,22 +258,37 @@ def bundled_takes_hints(server):
 
 
 def pin_colour(page, frac_x, frac_y, colour):
-    """Click the shown photo at a fraction of its size, then give the new pin `colour` (#RRGGBB)."""
-    picture = page.frame_locator(".st-key-result iframe").first.locator("img#image")
-    box = picture.bounding_box()
-    pins = page.get_by_role("button", name="color picker").count()
-    picture.click(position={"x": frac_x * box["width"], "y": frac_y * box["height"]})
-    name = f"Pin {pins + 1} color picker"
-    page.get_by_role("button", name=name).wait_for()
+    """Click the shown photo at a fraction of its size, then give the new pin `colour` (#RRGGBB) with
+    the chooser's "Any colour" picker."""
+    pins = page.get_by_role("button", name="color picker").count()  # one per pin (no point is waiting)
+    click_photo(page, frac_x, frac_y)
+    page.get_by_role("button", name="Any colour color picker").wait_for()
     wait_idle(page)
-    page.get_by_role("button", name=name).click()
+    page.get_by_role("button", name="Any colour color picker").click()
     hex_input = page.get_by_role("dialog").locator("input").first
     hex_input.fill(colour)
     hex_input.press("Enter")
     page.keyboard.press("Escape")
+    page.get_by_role("button", name=f"Pin {pins + 1} color picker").wait_for()
     wait_idle(page)
     page.wait_for_timeout(500)
     wait_idle(page)
+
+
+def show_view(page, name):
+    """Switch the result between the colorized picture and the before/after view."""
+    page.locator(".st-key-result").get_by_text(name, exact=True).click()
+    wait_idle(page)
+    if name == "Before and after":
+        page.frame_locator(".st-key-result iframe").first.locator("img.before").wait_for(state="attached")
+
+
+def click_photo(page, frac_x, frac_y, tap=False):
+    """Click (or, on a phone, tap) the result picture at a fraction of its shown size."""
+    picture = page.frame_locator(".st-key-result iframe").first.locator("img#image")
+    box = picture.bounding_box()
+    position = {"x": frac_x * box["width"], "y": frac_y * box["height"]}
+    picture.tap(position=position) if tap else picture.click(position=position)
 
 
 def download(page, button_name):
@@ -317,10 +335,12 @@ def test_photo_upload_slider_and_full_size_download(server, browser, tmp_path):
     wait_for_result(page, default_vividness(server))
     print(f"\n[browser] upload-to-result time, 1200x840 (1.0 MP) photo: {time.monotonic() - start:.2f} s")
 
-    comparison = page.frame_locator(".st-key-result iframe").last
+    show_view(page, "Before and after")  # the comparison takes the result's place: one picture, not two
+    comparison = page.frame_locator(".st-key-result iframe").first
     assert comparison.locator("input[type=range]").count() == 1
     assert comparison.locator("img").count() == 2
-    assert page.get_by_text("Original (").count() == 0  # black and white: not shown twice
+    assert page.locator(".st-key-result iframe").count() == 1
+    show_view(page, "Colorized")
 
     target = f"{float(default_vividness(server)) + 0.20:.2f}"
     move_vividness(page, float(target))
@@ -521,11 +541,28 @@ def test_readme_screenshots(server, browser, tmp_path):
     wait_for_result(page, default_vividness(server))
     page.wait_for_timeout(800)
     screenshot(page, "screenshot-photo.png")
+    show_view(page, "Before and after")
+    page.wait_for_timeout(800)
+    screenshot(page, "screenshot-compare.png")
+    show_view(page, "Colorized")
+    if bundled_takes_hints(server):  # a new pin's choices on a phone, right below the photo
+        phone = open_page(browser, server, **PHONE, phone=True)
+        phone.get_by_role("button", name="Astronaut").tap()
+        wait_for_result(phone, default_vividness(server))
+        phone.wait_for_timeout(1500)
+        click_photo(phone, 0.42, 0.78, tap=True)
+        phone.locator(".st-key-pin-chooser").wait_for()
+        wait_idle(phone)
+        phone.wait_for_timeout(800)
+        screenshot(phone, "screenshot-pin-chooser-phone.png")
+        phone.close()
     page.get_by_role("tab", name="How it works").click()
     page.get_by_text("Taking apart astronaut").wait_for()
     wait_idle(page)
     page.wait_for_timeout(800)
-    page.get_by_text("Taking apart astronaut").scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    page.get_by_text("Taking apart astronaut").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
     screenshot(page, "screenshot-teaching.png")
     if bundled_takes_hints(server):  # colour pins in action, on the bundled model
         page.get_by_role("tab", name="Photos").click()
@@ -536,7 +573,7 @@ def test_readme_screenshots(server, browser, tmp_path):
         page.get_by_role("tab", name="How it works").click()
         page.get_by_text("The hint map").first.wait_for()
         wait_idle(page)
-        page.wait_for_timeout(800)
+        page.wait_for_timeout(2500)  # every picture loaded and laid out
         page.get_by_text("Colour pins.").first.scroll_into_view_if_needed()
         screenshot(page, "screenshot-pins-teaching.png")
     page.get_by_role("tab", name="Video").click()
@@ -546,4 +583,293 @@ def test_readme_screenshots(server, browser, tmp_path):
     wait_idle(page)
     page.wait_for_function("() => document.querySelector('video').readyState >= 2")
     screenshot(page, "screenshot-video.png")
+    page.close()
+
+
+# ---------------------------------------------------------------- issue 24: the page, third round
+
+VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {**PHONE, "phone": True}}
+
+
+def open_in(browser, server, viewport):
+    return open_page(browser, server, **VIEWPORTS[viewport])
+
+
+def press(page, locator, viewport):
+    """A tap on a phone, a click on a desktop."""
+    locator.tap() if viewport == "phone" else locator.click()
+
+
+def click_picture(page, picture):
+    """A click on a thumbnail's picture itself (not its button), where a person's mouse would go."""
+    page.wait_for_timeout(1300)  # the page's own scroll to the last result has settled
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def upload_photos(page, paths):
+    page.locator(".st-key-photos input[type=file]").set_input_files([str(p) for p in paths])
+
+
+def in_view(page, box):
+    height = page.viewport_size["height"]
+    return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 200) <= height
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_a_pin_changes_nothing_until_its_colour_is_chosen_and_a_suggestion_colours_it(
+    hint_server, browser, tmp_path, viewport
+):
+    page = open_in(browser, hint_server, viewport)
+    src = tmp_path / "suggest.jpg"
+    grey_photo(src, 600, 800, seed=5)
+    upload_photo(page, src)
+    wait_for_result(page, "1.00")
+    _, plain = download(page, "Colorized PNG")
+    click_photo(page, 200 / 800, 300 / 600, tap=viewport == "phone")
+    chooser = page.locator(".st-key-pin-chooser")
+    chooser.get_by_text("New pin at").wait_for()
+    wait_idle(page)
+    assert page.get_by_role("button", name="Pin 1 color picker").count() == 0  # no pin yet
+    _, untouched = download(page, "Colorized PNG")
+    assert untouched == plain  # byte for byte: a point without a colour changes nothing
+    picture = page.locator(".st-key-result iframe").first.bounding_box()
+    box = chooser.bounding_box()
+    if viewport == "phone":  # right below the photo, not 500 px down
+        assert box["y"] - (picture["y"] + picture["height"]) < 120, (box, picture)
+    else:  # beside it
+        assert box["x"] > picture["x"] + picture["width"] and box["y"] < picture["y"] + picture["height"]
+    navy = chooser.get_by_role("button", name="Navy")
+    shown = navy.evaluate("b => getComputedStyle(b).backgroundColor")
+    edge = navy.evaluate("b => getComputedStyle(b).borderLeftColor")
+    assert edge == "rgb(31, 42, 90)" and shown != edge  # navy itself on the edge, as it will look on the body
+    assert chooser.get_by_role("button", name=re.compile(r"^\w+ · \d+%$")).count() >= 1  # the network's own
+    press(page, navy, viewport)
+    page.get_by_role("button", name="Pin 1 color picker").wait_for()
+    wait_idle(page)
+    assert chooser.count() == 0
+    _, pinned = download(page, "Colorized PNG")
+    x, y = 200, 300
+    near = lab_of(Image.open(io.BytesIO(pinned)))[y - 8 : y + 9, x - 8 : x + 9]
+    before = lab_of(Image.open(io.BytesIO(plain)))[y - 8 : y + 9, x - 8 : x + 9]
+    print(f"\n[browser] {viewport}: b* near the pin {before[..., 2].mean():.1f} -> {near[..., 2].mean():.1f} (navy)")
+    assert near[..., 2].mean() < before[..., 2].mean() - 10  # towards blue
+    page.close()
+
+
+def data_url_pixels(url):
+    import base64
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_compare_view_is_the_result_itself_and_its_before_is_the_upload(server, browser, tmp_path, viewport):
+    page = open_in(browser, server, viewport)
+    sepia = gradient_photo(300, 200, 9).mean(axis=2)  # a portrait sepia scan
+    rgb = to_uint8(np.stack([sepia, sepia * 0.85, sepia * 0.66], axis=-1))
+    src = tmp_path / "sepia-portrait.png"
+    Image.fromarray(rgb).save(src)
+    upload_photo(page, src)
+    wait_for_result(page, default_vividness(server))
+    show_view(page, "Before and after")
+    frame = page.frame_locator(".st-key-result iframe").first
+    before = data_url_pixels(frame.locator("img.before").get_attribute("src"))
+    np.testing.assert_array_equal(before, rgb)  # the photo as uploaded, sepia and all, pixel for pixel
+    assert page.locator(".st-key-result iframe").count() == 1  # one view: no second copy below
+    result = page.locator(".st-key-result").bounding_box()
+    limit = 2400 if viewport == "phone" else 1300
+    print(f"\n[browser] {viewport}: the result with its compare view is {result['height']:.0f} px tall")
+    assert result["height"] < limit
+    page.close()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_thumbnails_open_photos_and_clear_all_undone_restores_every_photo_and_pin(
+    hint_server, browser, tmp_path, viewport
+):
+    page = open_in(browser, hint_server, viewport)
+    click_picture(page, page.locator(".st-key-tile-sample-chelsea-jpg img"))  # the picture, not the button
+    page.locator(".st-key-result h3").get_by_text("chelsea").wait_for()
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"undo{i}.jpg")
+        grey_photo(paths[-1], 120 + 20 * i, 160, seed=30 + i)
+    upload_photos(page, paths)
+    page.locator("[class*='st-key-tile-'] img").nth(3).wait_for()
+    wait_idle(page)
+    tiles = page.locator(".st-key-shelf [class*='st-key-tile-'] img")
+    for i in (1, 2):
+        click_picture(page, tiles.nth(i))
+        page.locator(".st-key-result h3").get_by_text(f"undo{i - 1}").wait_for()
+        wait_idle(page)
+        click_photo(page, 0.3, 0.4, tap=viewport == "phone")
+        page.locator(".st-key-pin-chooser").wait_for()
+        wait_idle(page)
+        press(page, page.locator(".st-key-swatch-0 button:visible").first, viewport)
+        page.get_by_role("button", name="Pin 1 color picker").wait_for()
+        wait_idle(page)
+    press(page, page.get_by_role("button", name="Clear all"), viewport)
+    undo = page.locator(".st-key-undo-photos")
+    undo.get_by_text("Cleared 4 photos").wait_for()
+    assert in_view(page, undo.bounding_box())  # the offer to undo is where the person is looking
+    assert page.locator(".st-key-shelf").count() == 0
+    press(page, undo.get_by_role("button", name="Undo"), viewport)
+    page.locator(".st-key-shelf [class*='st-key-tile-'] img").nth(3).wait_for()
+    wait_idle(page)
+    assert page.locator(".st-key-shelf [class*='st-key-tile-'] img").count() == 4
+    for i in (1, 2):  # every pin came back with its photo
+        click_picture(page, page.locator(".st-key-shelf [class*='st-key-tile-'] img").nth(i))
+        page.locator(".st-key-result h3").get_by_text(f"undo{i - 1}").wait_for()
+        page.get_by_role("button", name="Pin 1 color picker").wait_for()
+    page.close()
+
+
+def test_downloads_keep_the_archives_fields_16_bits_and_download_all_has_every_format(server, browser, tmp_path):
+    from PIL import TiffImagePlugin
+
+    from colorize.provenance import COLOURISED
+
+    page = open_page(browser, server)
+    ramp = (gradient_photo(300, 400, 12).mean(axis=2) * 65535).astype(np.uint16)
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[0x013B], tags[0x8298] = b"Ann Lee", "© 1952 Lee family".encode()
+    tags[0x0132] = "1952:06:01 12:00:00"
+    scan = tmp_path / "harbour.tif"
+    Image.fromarray(ramp).save(scan, "TIFF", tiffinfo=tags, dpi=(600, 600))
+    other = tmp_path / "pier.jpg"
+    grey_photo(other, 200, 300, seed=13)
+    upload_photos(page, [scan, other])
+    page.get_by_role("button", name="Download all 2 (zip of PNGs)").wait_for()
+    wait_idle(page)
+    click_picture(page, page.locator(".st-key-shelf [class*='st-key-tile-'] img").first)
+    page.locator(".st-key-result h3").get_by_text("harbour").wait_for()
+    wait_idle(page)
+    for label, ext in (("TIFF", "tif"), ("PNG", "png")):
+        name, data = download(page, f"Colorized {label}")
+        assert name == f"harbour_colorized.{ext}"
+        back = Image.open(io.BytesIO(data))
+        exif = back.getexif()
+        pixels = cv2_decode(data)
+        print(f"\n[browser] {name}: {pixels.dtype}, artist {exif.get(0x013B)!r}, software {exif.get(0x0131)!r}")
+        assert pixels.dtype == np.uint16 and pixels.shape == (300, 400, 3)
+        assert exif.get(0x013B) == "Ann Lee" and "1952 Lee family" in exif.get(0x8298)
+        assert exif.get(0x0132) == "1952:06:01 12:00:00" and tuple(round(v) for v in back.info["dpi"]) == (600, 600)
+        assert b"sRGB" in back.info["icc_profile"][:400] or b"s\x00R\x00G\x00B" in back.info["icc_profile"]
+        assert COLOURISED.encode() in data and b"Colorize " in data
+    page.locator(".st-key-shelf-bar").get_by_text("TIFF", exact=True).click()
+    page.get_by_role("button", name="Download all 2 (zip of TIFFs)").wait_for()
+    wait_idle(page)
+    _, data = download(page, "Download all 2 (zip of TIFFs)")
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert sorted(z.namelist()) == ["harbour_colorized.tif", "pier_colorized.tif"]
+        assert cv2_decode(z.read("harbour_colorized.tif")).dtype == np.uint16
+        assert cv2_decode(z.read("pier_colorized.tif")).dtype == np.uint8
+    page.close()
+
+
+def cv2_decode(data):
+    import cv2
+
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_lesson_shows_a_pixels_colours_reveals_pins_and_exports(hint_server, browser, viewport):
+    page = open_in(browser, hint_server, viewport)
+    page.get_by_role("tab", name="How it works").click()
+    page.get_by_text("Taking apart").wait_for()
+    wait_idle(page)
+    lesson = page.locator(".st-key-lesson")
+    clickable = lesson.locator("iframe.stCustomComponentV1").first
+    clickable.wait_for()
+    page.frame_locator(".st-key-lesson iframe").first.locator("img#image").wait_for()
+    picture = clickable.bounding_box()
+    page.frame_locator(".st-key-lesson iframe").first.locator("img#image").click(
+        position={"x": picture["width"] * 0.5, "y": picture["height"] * 0.5}
+    )
+    page.get_by_text("What the network says at pixel").wait_for()
+    wait_idle(page)
+    assert page.get_by_text("average of all (posterior mean)").count() >= 1
+    reveal = page.get_by_text("Reveal the real colours")
+    reveal.click()
+    page.get_by_text("The real colours: the photo before").wait_for()
+    wait_idle(page)
+    with page.expect_download() as info:
+        lesson.locator(".st-key-lesson-png-real button:visible").first.click()
+    real = Image.open(info.value.path())
+    assert real.format == "PNG" and np.asarray(real.convert("RGB")).std(axis=2).mean() > 3  # in colour
+    page.get_by_text("Pin a colour", exact=True).click()
+    wait_idle(page)
+    page.frame_locator(".st-key-lesson iframe").first.locator("img#image").click(
+        position={"x": picture["width"] * 0.3, "y": picture["height"] * 0.3}
+    )
+    page.locator(".st-key-lesson-pin-chooser").wait_for()
+    wait_idle(page)
+    page.locator(".st-key-lesson-swatch-0 button:visible").first.click()
+    page.get_by_text("The hint map").first.wait_for()
+    page.close()
+
+
+def test_the_lesson_at_projector_size_has_two_big_pictures_a_row(server, browser):
+    page = open_page(browser, server, 1920, 1080)
+    page.get_by_role("tab", name="How it works").click()
+    page.get_by_text("Taking apart").wait_for()
+    page.get_by_text("Projector layout").click()
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-lesson [data-testid=stImage] img')?.getBoundingClientRect().width > 600"
+    )
+    wait_idle(page)
+    images = page.locator(".st-key-lesson [data-testid='stImage'] img")
+    first, second = images.nth(0).bounding_box(), images.nth(1).bounding_box()
+    assert first["width"] > 600 and abs(first["y"] - second["y"]) < 5  # two to a row, each big
+    assert images.nth(2).bounding_box()["y"] > first["y"] + first["height"] - 5
+    if SCREENSHOTS:
+        page.wait_for_timeout(800)
+        page.get_by_text("Taking apart").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        screenshot(page, "screenshot-lesson-projector.png")
+        iframe = page.locator(".st-key-lesson iframe").first.bounding_box()
+        page.frame_locator(".st-key-lesson iframe").first.locator("img#image").click(
+            position={"x": iframe["width"] * 0.42, "y": iframe["height"] * 0.78}
+        )
+        page.get_by_text("What the network says at pixel").wait_for()
+        wait_idle(page)
+        page.wait_for_timeout(800)
+        page.get_by_text("What the network says at pixel").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        screenshot(page, "screenshot-lesson-pixel.png")
+    page.close()
+
+
+def test_the_sample_video_result_scrolls_into_view_with_its_sound(server, browser, tmp_path):
+    from colorize.video import probe_video
+
+    page = open_in(browser, server, "phone")
+    page.get_by_role("tab", name="Video").tap()
+    page.get_by_role("button", name="Try the sample video").tap()
+    page.get_by_text("480×320, 15 frames per second").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Colorize video").tap()
+    page.locator("video").wait_for(state="visible")
+    wait_idle(page)
+    page.wait_for_timeout(1500)  # the scroll runs as the player settles
+    assert in_view(page, page.locator("video").bounding_box()), page.locator("video").bounding_box()
+    name, data = download(page, "Colorized video (MP4)")
+    (tmp_path / name).write_bytes(data)
+    assert probe_video(tmp_path / name).has_audio  # the sample's sound track, kept
+    page.close()
+
+
+def test_a_black_and_white_photograph_is_among_the_samples(server, browser):
+    page = open_page(browser, server)
+    page.get_by_role("button", name="Photographer").click()
+    wait_for_result(page, default_vividness(server))
+    page.get_by_role("tab", name="How it works").click()
+    page.get_by_text("Taking apart camera").wait_for()
+    wait_idle(page)
+    assert page.get_by_role("switch", name="Reveal the real colours").is_disabled()  # no colour original
     page.close()

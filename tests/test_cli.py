@@ -13,40 +13,26 @@ from PIL import Image
 
 from colorize import load_image
 from colorize.lab import gray_rgb, lightness, rgb_to_lab, to_uint8
-from conftest import ROOT, gradient_photo
-from test_decode import (
+from helpers import (
     BAD_FILES,
+    CLI_TIMEOUT,
     animated_gif,
+    cli_env,
     cmyk_jpeg,
+    colorized,
     encoded,
     exif_rotated_jpeg,
+    gradient_photo,
     gray16_png,
     la_png,
     marker_side,
     noise_rgb8,
     palette_png_with_transparency,
     rgb16_png,
+    run_cli,
+    stray_temp_files,
 )
 from tiny_model import build_tiny_model
-
-TIMEOUT = 120
-
-
-def cli_env(models_root):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COLORIZE"))}
-    env.update(COLORIZE_MODELS=str(models_root), PYTHONPATH=str(ROOT))
-    return env
-
-
-def run_cli(args, models_root, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "colorize", *map(str, args)],
-        cwd=cwd,
-        env=cli_env(models_root),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
 
 
 def grey_png(h, w, seed=0):
@@ -75,10 +61,6 @@ GOOD_FILES = {
 
 def lines_naming(stderr, name):
     return [line for line in stderr.splitlines() if name in line]
-
-
-def stray_temp_files(*folders):
-    return [p for f in folders for p in f.rglob("*") if p.name.endswith(".part") or p.name.startswith(".colorize-")]
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +93,13 @@ def test_each_bad_file_is_one_line_naming_it_and_leaves_no_output(batch, name):
     lines = lines_naming(proc.stderr, name)
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(str(src / name) + ": ") and BAD_FILES[name][1] in lines[0]
-    assert not (out / name).with_suffix(".png").exists()
+    assert not colorized(out / name).exists()
 
 
 @pytest.mark.parametrize("name", sorted(GOOD_FILES))
 def test_every_input_kind_is_written_with_its_size_and_lightness(batch, name):
     root, src, out, proc, _ = batch
-    target = (out / name).with_suffix(".png")
+    target = colorized(out / name)
     assert target.is_file(), proc.stderr
     assert target.read_bytes().startswith(b"\x89PNG")
     original, result = load_image(src / name), load_image(target)
@@ -130,22 +112,22 @@ def test_every_input_kind_is_written_with_its_size_and_lightness(batch, name):
 
 def test_colour_was_added(batch):
     root, src, out, proc, _ = batch
-    for name in ("photo.png", "album/old.png"):
-        lab = rgb_to_lab(load_image(out / name).rgb)
+    for name in ("photo.png", "album/old.jpg"):
+        lab = rgb_to_lab(load_image(colorized(out / name)).rgb)
         assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 5, name
 
 
 def test_alpha_comes_back_in_the_output_png(batch):
     root, src, out, proc, _ = batch
     for name in ("palette.png", "la.png"):
-        original, result = load_image(src / name), load_image(out / name)
+        original, result = load_image(src / name), load_image(colorized(out / name))
         assert result.alpha is not None, name
         np.testing.assert_allclose(result.alpha, original.alpha, atol=1 / 255)
 
 
 def test_rotated_jpeg_comes_out_upright(batch):
     root, src, out, proc, _ = batch
-    result = load_image(out / "rotated.png")
+    result = load_image(colorized(out / "rotated.jpg"))
     assert result.size == (20, 40)
     assert marker_side(lightness(result.rgb)) == "top"
 
@@ -160,20 +142,23 @@ def test_batch_leaves_inputs_untouched_and_no_temp_files(batch):
     assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before
     assert stray_temp_files(src, out) == []
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert written == sorted(str(os.path.splitext(n)[0]) + ".png" for n in GOOD_FILES)
+    assert written == sorted(str(os.path.splitext(n)[0]) + "_colorized.png" for n in GOOD_FILES)
 
 
 def test_output_into_the_input_folder_never_overwrites_an_input(tiny_model_dir, tmp_path):
-    a, b = grey_png(30, 40, 3), grey_jpeg(30, 40, 4)
+    a, b, c = grey_png(30, 40, 3), grey_jpeg(30, 40, 4), grey_png(20, 20, 5)
     (tmp_path / "a.png").write_bytes(a)
     (tmp_path / "b.jpg").write_bytes(b)
+    (tmp_path / "a_colorized.png").write_bytes(c)  # a photo of that name (not made by colorize)
     proc = run_cli(["image", tmp_path, "-o", tmp_path], tiny_model_dir, tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert lines_naming(proc.stderr, "a.png") == [
-        f"{tmp_path / 'a.png'}: output {tmp_path / 'a.png'} would overwrite an input; choose another -o folder"
+        f"{tmp_path / 'a.png'}: output {tmp_path / 'a_colorized.png'} would overwrite an input; "
+        "choose another -o folder"
     ]
     assert (tmp_path / "a.png").read_bytes() == a and (tmp_path / "b.jpg").read_bytes() == b
-    assert load_image(tmp_path / "b.png").size == (40, 30)  # the JPEG's output is a new file
+    assert (tmp_path / "a_colorized.png").read_bytes() == c
+    assert load_image(tmp_path / "b_colorized.png").size == (40, 30)  # the JPEG's output is a new file
     assert stray_temp_files(tmp_path) == []
     single = run_cli(["image", tmp_path / "a.png", "-o", tmp_path / "a.png"], tiny_model_dir, tmp_path)
     assert single.returncode == 1 and "would overwrite an input" in single.stderr
@@ -187,9 +172,9 @@ def test_two_inputs_with_one_base_name_do_not_overwrite_each_other(tiny_model_di
     proc = run_cli(["image", "in", "-o", "out"], tiny_model_dir, tmp_path)
     assert proc.returncode == 1
     assert lines_naming(proc.stderr, "x.png") == [
-        "in/x.png: output out/x.png is already written from in/x.jpg; colorize one of them separately"
+        "in/x.png: output out/x_colorized.png is already written from in/x.jpg; colorize one of them separately"
     ]
-    assert load_image(tmp_path / "out" / "x.png").size == (30, 20)  # from x.jpg, written once
+    assert load_image(tmp_path / "out" / "x_colorized.png").size == (30, 20)  # from x.jpg, written once
 
 
 def test_output_folder_inside_input_folder_is_not_read_back(tiny_model_dir, tmp_path):
@@ -199,16 +184,17 @@ def test_output_folder_inside_input_folder_is_not_read_back(tiny_model_dir, tmp_
         proc = run_cli(["image", "photos", "-o", "photos/colour"], tiny_model_dir, tmp_path)
         assert proc.returncode == 0, proc.stderr
     files = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "photos").rglob("*") if p.is_file())
-    assert files == ["photos/a.jpg", "photos/colour/a.png"]
+    assert files == ["photos/a.jpg", "photos/colour/a_colorized.png"]
 
 
+@pytest.mark.slow
 def test_single_file_formats_and_options(tiny_model_dir, tmp_path):
     (tmp_path / "in.png").write_bytes(grey_png(24, 32))
     proc = run_cli(["image", "in.png", "-o", "result.jpg"], tiny_model_dir, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert Image.open(tmp_path / "result.jpg").format == "JPEG"
     proc = run_cli(["image", "in.png", "-o", "folder", "--format", "jpg", "--vividness", "0"], tiny_model_dir, tmp_path)
-    assert proc.returncode == 0 and Image.open(tmp_path / "folder" / "in.jpg").format == "JPEG"
+    assert proc.returncode == 0 and Image.open(tmp_path / "folder" / "in_colorized.jpg").format == "JPEG"
     for args, words in [
         (["-o", "x.png", "--format", "jpg"], "x.png: the file name says PNG but --format says JPG"),
         (["-o", "o", "--vividness", "5"], "vividness: must be a number from 0 to 2"),
@@ -221,7 +207,7 @@ def test_single_file_formats_and_options(tiny_model_dir, tmp_path):
         assert len([line for line in proc.stderr.splitlines() if words in line]) == 1
     missing = run_cli(["image", "gone.jpg", "in.png", "-o", "o2"], tiny_model_dir, tmp_path)
     assert missing.returncode == 1 and "gone.jpg: no such file or folder" in missing.stderr
-    assert (tmp_path / "o2" / "in.png").is_file()
+    assert (tmp_path / "o2" / "in_colorized.png").is_file()
 
 
 def test_corrupted_model_is_one_line_naming_the_file(tmp_path):
@@ -287,7 +273,7 @@ def test_progress_bar_on_a_terminal(tiny_model_dir, tmp_path):
             break
         chunks.append(data)
     os.close(master)
-    assert proc.wait(timeout=TIMEOUT) == 1
+    assert proc.wait(timeout=CLI_TIMEOUT) == 1
     text = b"".join(chunks).decode()
     assert "colorizing [" in text and "4/4" in text and "#" * 28 in text
     assert f"\r\x1b[K{tmp_path / 'bad.jpg'}: the file is empty (0 bytes)" in text  # the bar is wiped first

@@ -1,11 +1,9 @@
 """Decoding every kind of still image the app accepts, and refusing every kind of bad file in one line.
 
-The image makers here are shared with test_cli.py: each builds a tiny file in memory.
+The image makers (tests/helpers.py) each build a tiny file in memory.
 """
 
 import io
-import struct
-import zlib
 
 import cv2
 import numpy as np
@@ -14,142 +12,23 @@ from PIL import Image
 
 from colorize import ColorizeError, load_image
 from colorize import decode as decode_module
-
-# ---------------------------------------------------------------- image makers
-
-
-def encoded(im, fmt, **kw):
-    buf = io.BytesIO()
-    im.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
-def noise_rgb8(h, w, seed=0):
-    return (np.random.default_rng(seed).random((h, w, 3)) * 255).astype(np.uint8)
-
-
-def png_chunk(kind, payload):
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def insert_png_chunk(png, kind, payload):
-    """Put a chunk right after IHDR (eXIf must come before IDAT)."""
-    end_of_ihdr = 8 + 8 + 13 + 4
-    return png[:end_of_ihdr] + png_chunk(kind, payload) + png[end_of_ihdr:]
-
-
-def truncated_jpeg():
-    data = encoded(Image.fromarray(noise_rgb8(48, 64)), "JPEG", quality=90)
-    return data[: len(data) // 2]
-
-
-def truncated_png():
-    data = encoded(Image.fromarray(noise_rgb8(48, 64)), "PNG")
-    return data[: len(data) // 2]
-
-
-def text_as_jpeg():
-    return b"This is a shopping list, not a photo.\nmilk\neggs\n"
-
-
-def huge_png_patched(width=20000, height=20000):
-    """A 1x1 PNG whose header claims width x height (CRC fixed): only a header check can refuse it
-    cleanly, since its pixel data is far too short for the claimed size."""
-    tiny = encoded(Image.new("L", (1, 1)), "PNG")
-    ihdr_payload = struct.pack(">II", width, height) + tiny[24:29]
-    return tiny[:8] + png_chunk(b"IHDR", ihdr_payload) + tiny[33:]
-
-
-def huge_png_real(width=20000, height=20000):
-    """A valid 1-bit black PNG of width x height, built row by row (a ~50 KB decompression bomb)."""
-    row = b"\0" + bytes((width + 7) // 8)
-    comp = zlib.compressobj(9)
-    body = b"".join(comp.compress(row * 1000) for _ in range(height // 1000)) + comp.compress(row * (height % 1000))
-    body += comp.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", body) + png_chunk(b"IEND", b"")
-
-
-def gray16_png(h=12, w=10):
-    g = (np.random.default_rng(1).random((h, w)) * 65535).astype(np.uint16)
-    ok, buf = cv2.imencode(".png", g)
-    return buf.tobytes(), g
-
-
-def rgb16_png(h=12, w=10, alpha=False):
-    """16-bit RGB(A) PNG; returns the bytes and the RGB(A) uint16 array it holds."""
-    arr = (np.random.default_rng(2).random((h, w, 4 if alpha else 3)) * 65535).astype(np.uint16)
-    bgr = arr[..., [2, 1, 0, 3]] if alpha else arr[..., ::-1]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
-    return buf.tobytes(), arr
-
-
-def cmyk_jpeg(h=16, w=24):
-    """Left half white (no ink), right half black (full K)."""
-    cmyk = np.zeros((h, w, 4), np.uint8)
-    cmyk[:, w // 2 :, 3] = 255
-    return encoded(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95)
-
-
-def la_png(h=12, w=16):
-    lum = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))
-    alpha = np.zeros((h, w), np.uint8)
-    alpha[:, w // 2 :] = 255
-    return encoded(Image.fromarray(np.dstack([lum, alpha]), "LA"), "PNG"), lum, alpha
-
-
-def palette_png_with_transparency(h=12, w=16):
-    """Palette PNG whose index 0 is fully transparent (the top half)."""
-    idx = np.ones((h, w), np.uint8)
-    idx[: h // 2] = 0
-    idx[:, w // 2 :] += 1
-    im = Image.fromarray(idx, "P")
-    im.putpalette([0, 0, 0, 90, 90, 90, 200, 200, 200] + [0] * (256 * 3 - 9))
-    return encoded(im, "PNG", transparency=0), idx
-
-
-def animated_gif(frames=3, h=10, w=12):
-    ims = [Image.fromarray(np.full((h, w, 3), v, np.uint8)) for v in np.linspace(40, 220, frames).astype(int)]
-    return encoded(ims[0], "GIF", save_all=True, append_images=ims[1:], duration=100, loop=0)
-
-
-def marked_landscape(h=20, w=40):
-    """Grey landscape with a white bar down the left edge: the marker shows where 'left' went."""
-    g = np.full((h, w), 60, np.uint8)
-    g[:, :5] = 250
-    return g
-
-
-def exif_rotated_jpeg(orientation=6, h=20, w=40):
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return encoded(Image.fromarray(marked_landscape(h, w)), "JPEG", quality=95, exif=exif.tobytes())
-
-
-def exif_block(orientation):
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return exif.tobytes()
-
-
-def marker_side(gray):
-    """Which edge of a 2-D image holds the bright marker: 'top', 'bottom', 'left' or 'right'."""
-    edges = {
-        "top": gray[:3].mean(),
-        "bottom": gray[-3:].mean(),
-        "left": gray[:, :3].mean(),
-        "right": gray[:, -3:].mean(),
-    }
-    return max(edges, key=edges.get)
-
-
-BAD_FILES = {  # name -> (bytes, words the message must contain)
-    "empty.jpg": (b"", "empty"),
-    "truncated.jpg": (truncated_jpeg(), "truncated"),
-    "damaged.png": (truncated_png(), "truncated"),  # base names differ: one output name per input
-    "notes.jpg": (text_as_jpeg(), "not an image"),
-    "bomb.png": (huge_png_patched(), "20000x20000"),
-}
+from helpers import (
+    BAD_FILES,
+    animated_gif,
+    cmyk_jpeg,
+    encoded,
+    exif_block,
+    exif_rotated_jpeg,
+    gray16_png,
+    huge_png_real,
+    insert_png_chunk,
+    la_png,
+    marked_landscape,
+    marker_side,
+    noise_rgb8,
+    palette_png_with_transparency,
+    rgb16_png,
+)
 
 
 def check_one_line_error(excinfo, name, words):
@@ -190,7 +69,7 @@ def test_real_decompression_bomb_is_refused_from_its_header(monkeypatch):
     monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decoding)
     with pytest.raises(ColorizeError) as excinfo:
         load_image("bomb.png", data)
-    check_one_line_error(excinfo, "bomb.png", "over the limit of 40 MP")
+    check_one_line_error(excinfo, "bomb.png", "over the limit of 50 MP")
     assert "20000x20000 = 400 MP" in str(excinfo.value)
 
 

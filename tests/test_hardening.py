@@ -21,7 +21,6 @@ import time
 import unicodedata
 import zlib
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -33,11 +32,7 @@ from colorize.page import names
 from colorize.page import photo as page_photo
 from colorize.precheck import MAX_JPEG_SCANS
 from colorize.video import VideoLimits, colorize_video, probe_video
-from conftest import ROOT
-from test_decode import encoded, noise_rgb8
-from test_video import parse_probe
-
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+from helpers import FFMPEG, ROOT, cli_env, encoded, ffmpeg, noise_rgb8, parse_probe, stray_temp_files
 
 
 def one_line_error(excinfo, name, words):
@@ -224,10 +219,6 @@ def test_a_slow_decode_does_not_hold_up_downloads_or_other_decodes(tiny_model):
 
 
 # ------------------------------------------------------------------ 2. video probing
-
-
-def ffmpeg(*args):
-    subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", *map(str, args), "-y"], check=True)
 
 
 ROTATION_TITLE = "displaymatrix: rotation of -90.00 degrees"
@@ -567,11 +558,8 @@ def test_outputs_keep_the_date_and_dpi(fmt):
     exif = back.getexif()
     assert tuple(round(v) for v in back.info["dpi"]) == (300, 300)
     assert exif.get(0x0112) is None  # no orientation: the pixels are already upright
-    if fmt == "tif":
-        assert exif.get(0x0132) == "1931:07:14 15:16:17"  # TIFF: DateTime holds when it was taken
-    else:
-        assert exif.get(0x0132) == "2001:02:03 04:05:06"
-        assert exif.get_ifd(0x8769).get(0x9003) == "1931:07:14 15:16:17"
+    assert exif.get(0x0132) == "2001:02:03 04:05:06"  # TIFF too: an EXIF sub-directory holds when it was taken
+    assert exif.get_ifd(0x8769).get(0x9003) == "1931:07:14 15:16:17"
     assert load_image("again." + fmt, data).exif_date == "1931:07:14 15:16:17"
 
 
@@ -588,7 +576,7 @@ def test_cli_writes_tiff_keeping_the_date(tiny_model_dir, tmp_path):
     src.write_bytes(dated_jpeg())  # 30x20 stored sideways: 20x30 upright
     for args, out in (
         (["-o", tmp_path / "one.tif"], tmp_path / "one.tif"),
-        (["-o", tmp_path / "out", "--format", "tiff"], tmp_path / "out" / "scan.tif"),
+        (["-o", tmp_path / "out", "--format", "tiff"], tmp_path / "out" / "scan_colorized.tif"),
     ):
         proc = subprocess.run(
             [sys.executable, "-m", "colorize", "image", str(src), *map(str, args)],
@@ -611,16 +599,6 @@ def test_encode_image_keeps_its_old_signature():
 
 
 # ------------------------------------------------------------------ 5. leftovers: signals
-
-
-def cli_env(models_root):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COLORIZE"))}
-    env.update(COLORIZE_MODELS=str(models_root), PYTHONPATH=str(ROOT))
-    return env
-
-
-def leftovers(folder):
-    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".part") or p.name.startswith(".colorize-"))
 
 
 def ffmpeg_processes_writing(folder):
@@ -683,7 +661,7 @@ def test_video_stopped_by_a_signal_leaves_nothing(long_clip, tiny_model_dir, tmp
         text=True,
     )
     try:
-        assert wait_for(lambda: leftovers(out) or proc.poll() is not None), "no temporary file appeared"
+        assert wait_for(lambda: stray_temp_files(out) or proc.poll() is not None), "no temporary file appeared"
         time.sleep(0.5)  # well into the clip (60 s of video: far from finished)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(getattr(signal, sig))
@@ -698,6 +676,7 @@ def test_video_stopped_by_a_signal_leaves_nothing(long_clip, tiny_model_dir, tmp
     assert wait_for(lambda: not ffmpeg_processes_writing(out), 10), "an ffmpeg process was left running"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
 def test_image_batch_stopped_by_sigterm_leaves_no_partial_file(tiny_model_dir, tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
@@ -725,7 +704,7 @@ def test_image_batch_stopped_by_sigterm_leaves_no_partial_file(tiny_model_dir, t
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err
     assert err.strip().splitlines()[-1].strip() == "stopped by SIGTERM"
-    assert leftovers(out) == []
+    assert stray_temp_files(out) == []
     for p in out.iterdir():  # what was written is complete
         assert Image.open(p).size == (2000, 1500)
 

@@ -12,13 +12,9 @@ from PIL import Image
 from colorize import ColorizeError, ColorModel, Hint, colorize, load_image, predict, render
 from colorize.hints import check_hints, hint_maps, network_point, parse_colour, parse_hint_arg
 from colorize.lab import gray_rgb, lightness, rgb_to_lab, to_uint8
-from colorize.pipeline import predict_L, render_ab
+from colorize.pipeline import network_input, predict_L, render_ab, run_network
 from colorize.video import colorize_video
-from conftest import gradient_photo
-from test_cli import run_cli
-from test_decode import encoded
-from test_model import edit_meta, loading_fails
-from test_video import decode, ffmpeg
+from helpers import decode, edit_meta, encoded, ffmpeg, gradient_photo, loading_fails, run_cli
 from tiny_model import BINS, HINT_PATCH, build_tiny_hint_model, build_tiny_model, nearest_bin
 
 GREEN = (0, 255, 0)  # Lab a/b about (-86, 83): nearest tiny bin (-40, 40), far from the tiny model's own colours
@@ -319,8 +315,9 @@ def test_hinted_cells_turn_to_the_bin_nearest_the_hint(hint_model):
     hints = [(x, y, c) for (x, y), c in zip(points, colours, strict=True)]
     wanted = [nearest_bin(Hint(0, 0, c).ab) for c in colours]
     assert sorted(wanted) == list(range(len(BINS)))  # every bin is somebody's nearest
-    pred = predict(hint_model, [grey_photo(*size)], [hints])[0]
-    ab_low = hint_model.to_ab(pred.raw[None], 1.0)[0]
+    L = lightness(grey_photo(*size))
+    raw = run_network(hint_model, [network_input(hint_model, L)], [check_hints(hints, size[1], size[0])], [size])[0]
+    ab_low = hint_model.to_ab(raw[None], 1.0)[0]
     for (x, y), k in zip(points, wanted, strict=True):
         col, row = network_point(x, y, size, net)
         np.testing.assert_allclose(ab_low[:, row // 4, col // 4], BINS[k], atol=0.5)
@@ -371,17 +368,26 @@ class CountingModel:
         return self.model.run(L_batch, hint_ab, hint_mask)
 
 
-def test_same_size_images_with_and_without_hints_share_one_run(hint_model):
+def test_same_size_images_share_one_plain_run_and_hinted_ones_run_once_more(hint_model):
     counting = CountingModel(hint_model)
     photos = [grey_photo(40, 64, seed=s) for s in range(3)] + [grey_photo(64, 40, seed=3)]
     hints = [None, [(10, 10, GREEN), (60, 30, "#3366cc")], [], [(39, 63, (255, 0, 0))]]
     preds = predict(counting, photos, hints)
-    assert sorted(counting.calls) == [((1, 64, 32), True), ((3, 32, 64), True)]
+    assert sorted(counting.calls) == [
+        ((1, 32, 64), True),
+        ((1, 64, 32), False),
+        ((1, 64, 32), True),
+        ((3, 32, 64), False),
+    ]
     for photo, h, p in zip(photos, hints, preds, strict=True):
         alone = predict(hint_model, [photo], [h])[0]
         np.testing.assert_allclose(p.raw, alone.raw, atol=1e-5)
+        assert (p.pinned is None) == (alone.pinned is None) == (not h)
+        if h:
+            np.testing.assert_allclose(p.pinned.raw, alone.pinned.raw, atol=1e-5)
         assert p.hints == check_hints(h, photo.shape[1], photo.shape[0])
-    assert not np.allclose(preds[1].raw, predict(hint_model, [photos[1]])[0].raw)
+    np.testing.assert_allclose(preds[1].raw, predict(hint_model, [photos[1]])[0].raw, atol=1e-5)
+    assert not np.allclose(preds[1].pinned.raw, preds[1].raw)
     counting.calls.clear()
     predict(counting, photos[:3])
     assert counting.calls == [((3, 32, 64), False)]  # no hints: no hint maps built
@@ -393,9 +399,10 @@ def test_render_at_any_vividness_without_rerunning_the_network(hint_model, tiny_
     photo = grey_photo(97, 301)
     hints = [[(300, 48, GREEN)]] if kind == "hints" else None
     pred = predict(model, [photo], hints)[0]
-    assert len(model.calls) == 1
+    runs = 2 if kind == "hints" else 1  # with hints: once without them, once with them
+    assert len(model.calls) == runs
     outs = {v: render(model, pred, v) for v in (0.0, 1.0, 2.0)}
-    assert len(model.calls) == 1
+    assert len(model.calls) == runs
     chroma = {v: float(np.hypot(*ab_of(o)[:, :200].transpose(2, 0, 1)).mean()) for v, o in outs.items()}
     assert chroma[0.0] + 2 < chroma[1.0] < chroma[2.0] - 2, chroma
     np.testing.assert_allclose(lightness(outs[0.0]), lightness(outs[2.0]), atol=1.0)

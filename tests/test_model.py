@@ -13,34 +13,8 @@ from colorize import ColorizeError, ColorModel, colorize, list_models, load_defa
 from colorize.lab import rgb_to_lab
 from colorize.model import read_info, vividness_params
 from colorize.pipeline import predict, predict_L
-from conftest import BUNDLED, gradient_photo
+from helpers import BUNDLED, edit_meta, gradient_photo, loading_fails, one_line_naming
 from tiny_model import BINS, LOG_REBALANCE, build_tiny_model
-
-
-def one_line_naming(excinfo, path, words):
-    msg = str(excinfo.value)
-    assert "\n" not in msg
-    assert msg.startswith(f"{path}: "), msg
-    assert words in msg, msg
-
-
-def loading_fails(folder, path, words):
-    """Loading the model in `folder` raises one line naming `path` and saying `words`."""
-    with pytest.raises(ColorizeError) as excinfo:
-        ColorModel(folder)
-    one_line_naming(excinfo, path, words)
-
-
-def edit_meta(folder, **changes):
-    """Rewrite keys of a model's model.json (None deletes the key)."""
-    meta = json.loads((folder / "model.json").read_text())
-    for k, v in changes.items():
-        if v is None:
-            del meta[k]
-        else:
-            meta[k] = v
-    (folder / "model.json").write_text(json.dumps(meta))
-
 
 # ---------------------------------------------------------------- loader errors
 

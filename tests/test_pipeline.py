@@ -14,8 +14,15 @@ from colorize import encode as encode_module
 from colorize.lab import gray_rgb, lab_to_rgb, lightness, recombine, recombine_strip, rgb_to_lab, to_uint8
 from colorize.pipeline import predict_L, render_ab
 from colorize.upsample import Upsampler, upsample_ab
-from conftest import gradient_photo
-from test_decode import animated_gif, encoded, exif_rotated_jpeg, gray16_png, marker_side, palette_png_with_transparency
+from helpers import (
+    animated_gif,
+    encoded,
+    exif_rotated_jpeg,
+    gradient_photo,
+    gray16_png,
+    marker_side,
+    palette_png_with_transparency,
+)
 
 
 def chroma(rgb):

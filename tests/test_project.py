@@ -6,15 +6,14 @@ colorize.batch and colorize.video only the engine, with no circles, and Dask onl
 import ast
 import tomllib
 from importlib import metadata
-from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 import colorize
 from colorize.batch.cluster import DASK_REQUIREMENT
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 PROJECT = PYPROJECT["project"]
 

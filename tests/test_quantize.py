@@ -12,7 +12,7 @@ from PIL import Image
 from colorize import ColorModel, Hint, colorize
 from colorize.model import sha256_of
 from colorize.pipeline import predict
-from conftest import ROOT, gradient_photo
+from helpers import ROOT, gradient_photo
 from tiny_model import build_tiny_hint_model, build_tiny_model, nearest_bin
 
 sys.path.insert(0, str(ROOT / "training"))
@@ -60,7 +60,7 @@ def test_hint_inputs_are_calibrated_on_real_hints(tmp_path, calibration_folder, 
     model = ColorModel(folder)
     photo = gradient_photo(64, 64, seed=3)
     colour = (40, 160, 60)  # a green the plain model never makes
-    raw = predict(model, [photo], [[(32, 32, colour)]])[0].raw
+    raw = predict(model, [photo], [[(32, 32, colour)]])[0].pinned.raw
     wanted = nearest_bin(np.array(Hint(32, 32, colour).ab) / 1.8)  # a hint enters divided by the gain
     assert wanted not in (1, 2) and int(raw[:, 8, 8].argmax()) == wanted
 

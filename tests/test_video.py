@@ -5,11 +5,9 @@ resolution), and colorized with the tiny test model, so the whole file runs in s
 """
 
 import os
-import subprocess
 from pathlib import Path
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -17,26 +15,10 @@ from colorize import ColorizeError, ColorModel
 from colorize.cli import main
 from colorize.lab import rgb_to_lab
 from colorize.video import VideoCancelled, VideoLimits, colorize_video, probe_video
-from colorize.video.probe import exact_rate, read_crc_line, video_info
+from colorize.video.probe import exact_rate
 from colorize.video.stabilize import TemporalStabilizer, warp_planes
+from helpers import decode, ffmpeg, parse_probe
 from tiny_model import build_tiny_model
-
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def ffmpeg(*args):
-    subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", *map(str, args), "-y"], check=True)
-
-
-def decode(path):
-    """All frames of a video as uint8 RGB (N x H x W x 3), upright, as ffmpeg delivers them."""
-    info = probe_video(path)
-    out = subprocess.run(
-        [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return np.frombuffer(out, np.uint8).reshape(-1, info.height, info.width, 3)
 
 
 def lab_frames(frames):
@@ -425,14 +407,6 @@ COVER_CRC = crc_text(
     ],
     [(0, round(i * 1001 / 30), 33) for i in range(300)] + [(1, 0, 1), (2, 0, 1152)],
 )
-
-
-def parse_probe(name, log, crc):
-    """What probe_video makes of ffmpeg's log and framecrc output (text), without running ffmpeg."""
-    streams = {}
-    for line in crc.splitlines():
-        read_crc_line(line, streams)
-    return video_info(name, log, streams)
 
 
 def test_parse_probe():

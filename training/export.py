@@ -37,12 +37,26 @@ DATA_V1 = (
     "34,414 photos at 144 px: Imagenette (ImageNet subset), Intel scenes, UTKFace, flowers, mixed "
     "objects, BSDS500 (research-use terms; not redistributed)"
 )
-DATA_BROAD = (
-    "../shared/data/train (34,414 photos: Imagenette, Intel scenes, UTKFace, flowers, mixed objects, "
-    "BSDS500) plus 61,741 photos read from pinned public git snapshots (training/sources.py): all 1,000 "
-    "ImageNet classes, Caltech-101, Kaggle cats and dogs (5,000), clothing (CC0), Corel-1k; weighted by "
-    "source; research-use terms, not redistributed"
-)
+SOURCE_WORDS = {
+    "imagenet1k": "all 1,000 ImageNet classes",
+    "caltech101": "Caltech-101",
+    "catsdogs": "Kaggle cats and dogs",
+    "clothing": "clothing (CC0)",
+    "corel1k": "Corel-1k",
+    "miniplaces": "MiniPlaces scenes",
+}
+
+
+def data_broad(work):
+    """What a --broad run trained on, from the sources.py summary beside its checkpoint."""
+    summary = json.load(open(os.path.join(work, "broad_sources.json")))
+    kept = {name: summary[name]["kept"] for name in SOURCE_WORDS if name in summary}
+    return (
+        "../shared/data/train (34,414 photos: Imagenette, Intel scenes, UTKFace, flowers, mixed objects, "
+        f"BSDS500) plus {sum(kept.values()):,} photos read from pinned public git snapshots (training/sources.py): "
+        + ", ".join(f"{SOURCE_WORDS[name]} ({n:,})" for name, n in kept.items())
+        + "; weighted by source; research-use terms, not redistributed"
+    )
 
 
 def example_inputs(model, shape):
@@ -153,7 +167,7 @@ def export(ckpt_path, out_dir, name, long_side, vividness_meta, run_note=None):
             },
             "vividness": vividness_meta,
             "license": "model weights: MIT (this project); encoder initialised from EfficientNet-Lite0, Apache-2.0",
-            "training_data": DATA_BROAD if ck["args"].get("broad") else DATA_V1,
+            "training_data": data_broad(os.path.dirname(ckpt_path)) if ck["args"].get("broad") else DATA_V1,
             "training": training_block(ck.get("state", {}), meta.get("training", {}), run_note),
         }
     )

@@ -16,11 +16,12 @@ it, and an interrupted batch resumes where it stopped.
     run.py       run_batch, which ties them together
 """
 
+from ..atomic import remove_stale_temps, temp_suffix
 from ..decode import image_files
 from ..model import find_model
 from .cluster import DASK_REQUIREMENT, quiet_dask_logs, run_on_dask, start_local_cluster
 from .manifest import Manifest
-from .photo import PhotoSettings, colorize_photo, remove_stale_temps, run_job, temp_suffix, worker_model
+from .photo import PhotoSettings, colorize_photo, run_job, worker_model
 from .plan import Batch, Job, Outcome, Problem, collect_jobs, plan_batch, suffix_format
 from .pool import default_workers, run_pool
 from .run import run_batch, run_sequential

@@ -11,9 +11,10 @@ import threading
 from collections import Counter
 from typing import Any
 
+from ..atomic import remove_stale_temps, temp_suffix
 from ..decode import one_line
 from ..errors import ColorizeError
-from .photo import MAX_ATTEMPTS, error_from_message, remove_stale_temps, run_job, temp_suffix, worker_model
+from .photo import MAX_ATTEMPTS, error_from_message, run_job, worker_model
 from .plan import Job, Outcome, chunk_size_for, chunks_of
 from .pool import default_workers
 

@@ -1,11 +1,9 @@
 """One photo, the same everywhere: every path of a batch (this process, a pool worker, a Dask worker)
 loads the model once with `worker_model` and colorizes each photo with `run_job`, so a photo's output
-bytes are the same whichever path made them. Temporary files are tagged with host and process, so
-the leftovers of a killed worker can be told from files that a live one is still writing."""
+bytes are the same whichever path made them. Temporary files are tagged with host and process
+(colorize.atomic's temp_suffix), so the leftovers of a killed worker can be told from files that a
+live one is still writing (remove_stale_temps)."""
 
-import os
-import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -13,13 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+from ..atomic import TEMP_SUFFIX, remove_stale_temps, temp_suffix, write_atomic
 from ..decode import DEFAULT_MAX_PIXELS, describe_pixels, load_image, one_line
-from ..encode import encode_image
+from ..encode import DEEP_FORMATS, FORMATS, encode_image, render_16_bits
 from ..errors import ColorizeError
 from ..model import ColorModel, find_model
 from ..pipeline import predict, render
 from .plan import Outcome
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "PhotoSettings",
+    "colorize_photo",
+    "error_from_message",
+    "remove_stale_temps",
+    "run_job",
+    "temp_suffix",
+    "worker_model",
+]
 
 MAX_ATTEMPTS = 3  # a photo whose worker process dies this often is reported failed (Dask's default too)
 
@@ -85,8 +94,11 @@ def colorize_photo(model, src, dst, settings, temp_suffix=TEMP_SUFFIX):
         prediction = predict(model, [photo.rgb], hints)[0]
     else:
         prediction = predict(model, [photo.rgb])[0]
-    result = render(model, prediction, settings.vividness, settings.upsample, dtype=np.uint8)
-    data = encode_image(result, photo.alpha, settings.fmt, meta=photo.meta)
+    if photo.meta.bits > 8 and FORMATS[settings.fmt] in DEEP_FORMATS:  # a 16-bit scan stays 16-bit
+        result = render_16_bits(model, prediction, settings.vividness, settings.upsample)
+    else:
+        result = render(model, prediction, settings.vividness, settings.upsample, dtype=np.uint8)
+    data = encode_image(result, photo.alpha, settings.fmt, meta=photo.meta, model=model)
     try:
         write_atomic(dst, data, temp_suffix)
     except OSError as e:
@@ -116,53 +128,3 @@ def run_job(model, job, settings, temp_suffix=TEMP_SUFFIX):
     return Outcome(
         index, src, dst, "failed", error=error, seconds=time.perf_counter() - t0, cpu=time.thread_time() - c0
     )
-
-
-# ---------------------------------------------------------------- temporary files of killed processes
-
-
-def _host_tag():
-    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
-
-
-def temp_suffix():
-    """Temporary-file suffix naming this host and process, so leftovers of a killed process can be
-    told from files that a live one is still writing."""
-    return f".{_host_tag()}-{os.getpid()}{TEMP_SUFFIX}"
-
-
-_TAGGED_TEMP = re.compile(
-    re.escape(TEMP_PREFIX) + r"[0-9a-f]+\.(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)" + re.escape(TEMP_SUFFIX) + "$"
-)
-
-
-def _pid_alive(pid):
-    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl-C there: never sweep
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process
-        return True
-    return True
-
-
-def remove_stale_temps(folders):
-    """Delete the temporary files that killed processes of this host left in these folders (a
-    killed process cannot clean up; its outputs were never renamed into place). Returns how many."""
-    host, removed = _host_tag(), 0
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            m = _TAGGED_TEMP.match(entry.name)
-            if m and m["host"] == host and not _pid_alive(int(m["pid"])):
-                try:
-                    os.unlink(entry.path)
-                    removed += 1
-                except OSError:
-                    pass
-    return removed

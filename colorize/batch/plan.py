@@ -1,12 +1,15 @@
 """Planning a batch: which inputs map to which outputs, which outputs are already there, and how the
 work is cut into tasks of a few photos."""
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TypeAlias
 
 from ..decode import image_files
-from ..encode import FORMATS
+from ..encode import FORMATS, made_by_colorize
+from ..files import entry_problem, os_problem
+from ..names import colorized_name, safe_file_name
 
 Job: TypeAlias = tuple[int, str, str]  # (index in the batch, input, output) of one photo to colorize
 
@@ -29,32 +32,84 @@ def suffix_format(path):
     return {"jpeg": "jpg"}.get(suffix, suffix) if suffix in FORMATS and not Path(path).is_dir() else None
 
 
-def collect_jobs(inputs, out, fmt):
-    """(input path, output path) pairs: folders recursively, keeping their sub-folder layout.
+OUTPUT_NAME_LIMIT = 255  # characters of an output's name or folder: file systems allow 255 bytes,
+# and an input's own name fits that (only bytes that are not UTF-8, written %NN, make a name longer)
 
-    Returns the jobs and Problems: missing inputs, outputs that would overwrite an input, and two
-    inputs that would write the same output."""
+
+def output_path(relative, fmt, limit=OUTPUT_NAME_LIMIT):
+    """The output's path (relative to the output folder) for an input's path relative to its input
+    folder: every folder and the file name made safe as the page's download names are (see
+    colorize.names.safe_file_name: no escape sequences or bidi overrides, nothing Windows refuses,
+    bytes that are not UTF-8 as %NN), named as the page names its downloads: photo.jpg -> photo_colorized.png."""
+    parts = PurePath(relative).parts
+    folders = [safe_file_name(part, limit, fallback="folder") for part in parts[:-1]]
+    return Path(*folders, colorized_name(PurePath(parts[-1]).stem, fmt, limit))
+
+
+def _resolved(path):
+    """path.resolve(), or its absolute form where it cannot be resolved (a symbolic link that loops)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def _folder_jobs(item, out, fmt, out_resolved, problems, notices):
+    """The jobs of the image files under one input folder; what is not a usable file is a Problem,
+    and earlier outputs of this package (outputs of an earlier run with its -o in this folder) are
+    left out, with one notice."""
+    jobs, ours = [], []
+    # An output folder inside an input folder is not read back as input on a second run.
+    inside = out_resolved != item.resolve() and out_resolved.is_relative_to(item.resolve())
+
+    def unlisted(error):
+        folder = error.filename if error.filename is not None else item
+        problems.append(Problem(str(folder), "", f"{folder}: {os_problem(folder, error)}"))
+
+    for p in image_files(item, skip=out_resolved if inside else None, onerror=unlisted):
+        problem = entry_problem(p)
+        if problem:
+            problems.append(Problem(str(p), "", f"{p}: {problem}"))
+        elif made_by_colorize(p):
+            ours.append(p)
+        else:
+            jobs.append((p, out / output_path(p.relative_to(item), fmt)))
+    if ours:
+        notices.append(
+            f"{item}: {len(ours)} image{'s' * (len(ours) != 1)} made by colorize (outputs of an earlier run, "
+            f"such as {ours[0]}) left out; give them as files to colorize them again"
+        )
+    return jobs
+
+
+def collect_jobs(inputs, out, fmt, notices=None):
+    """(input path, output path) pairs: folders recursively, keeping their sub-folder layout (with
+    names made safe: output_path).
+
+    Returns the jobs and Problems, one per input that gets no job: missing inputs, entries that are
+    not regular files (named pipes, devices, sockets, symbolic links that loop or lead nowhere),
+    folders that cannot be listed, outputs that would overwrite an input, and two inputs that would
+    write the same output. `notices` (a list) gets a line for what is left out without being a
+    problem: images in the input folders that this package made."""
     out = Path(out)
-    out_resolved = out.resolve()
+    out_resolved = _resolved(out)
+    notices = [] if notices is None else notices
     single_file_target = len(inputs) == 1 and Path(inputs[0]).is_file() and suffix_format(out) is not None
-    jobs, problems = [], []
+    jobs: list[tuple[Path, Path]] = []
+    problems: list[Problem] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            # An output folder inside an input folder is not read back as input on a second run.
-            inside = out_resolved != item.resolve() and out_resolved.is_relative_to(item.resolve())
-            files = image_files(item, skip=out_resolved if inside else None)
-            jobs += [(p, out / p.relative_to(item).with_suffix("." + fmt)) for p in files]
+            jobs += _folder_jobs(item, out, fmt, out_resolved, problems, notices)
         elif item.is_file():
-            jobs.append((item, out if single_file_target else out / (item.stem + "." + fmt)))
-        elif item.exists():
-            problems.append(Problem(str(item), "", f"{item}: is neither a file nor a folder"))
+            jobs.append((item, out if single_file_target else out / output_path(item.name, fmt)))
         else:
-            problems.append(Problem(str(item), "", f"{item}: no such file or folder"))
-    inputs_resolved = {p.resolve() for p, _ in jobs}
+            problem = entry_problem(item) if os.path.lexists(item) else None
+            problems.append(Problem(str(item), "", f"{item}: {problem or 'no such file or folder'}"))
+    inputs_resolved = {_resolved(p) for p, _ in jobs}
     claimed: dict[Path, Path] = {}  # output -> the input it is written from
     safe = []
     for src, dst in jobs:
-        target = dst.resolve()
+        target = _resolved(dst)
         if target in inputs_resolved:
             problems.append(
                 Problem(str(src), str(dst), f"{src}: output {dst} would overwrite an input; choose another -o folder")

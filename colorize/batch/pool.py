@@ -8,9 +8,10 @@ import os
 import signal
 from collections import Counter, deque
 
+from ..atomic import temp_suffix
 from ..decode import one_line
 from ..errors import ColorizeError
-from .photo import MAX_ATTEMPTS, error_from_message, run_job, temp_suffix, worker_model
+from .photo import MAX_ATTEMPTS, error_from_message, run_job, worker_model
 from .plan import Job, Outcome, chunk_size_for, chunks_of
 
 

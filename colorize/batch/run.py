@@ -5,9 +5,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from ..atomic import remove_stale_temps, temp_suffix
 from .cluster import run_on_dask
 from .manifest import Manifest
-from .photo import remove_stale_temps, run_job, temp_suffix, worker_model
+from .photo import run_job, worker_model
 from .pool import run_pool
 
 

@@ -1,6 +1,7 @@
 """A before/after comparison slider as one self-contained HTML page (inline CSS/JS, no CDN).
 
-Both pictures are embedded as base64 JPEG at screen size, so it works offline and in an iframe.
+Both pictures are embedded at screen size, so it works offline and in an iframe: the 'before' as
+lossless PNG (the photo exactly as uploaded, a sepia scan's tint included), the 'after' as JPEG.
 """
 
 import base64
@@ -16,13 +17,20 @@ def jpeg_data_url(rgb_uint8, quality=88):
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def png_data_url(rgb_uint8):
+    buf = io.BytesIO()
+    Image.fromarray(rgb_uint8, "RGB").save(buf, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def comparison_html(before, after, before_label="Black and white", after_label="Colorized", start=50):
-    """HTML for a draggable before/after slider over two same-size uint8 RGB images."""
+    """HTML for a draggable before/after slider over two same-size uint8 RGB images, as wide as its
+    frame (the 'before' lossless)."""
     h, w = after.shape[:2]
     b_label, a_label = html.escape(before_label), html.escape(after_label)
     return f"""<!doctype html><html><head><meta charset="utf-8"><style>
 html,body{{margin:0;padding:0;background:transparent;font-family:system-ui,sans-serif}}
-.cmp{{position:relative;width:100%;max-width:{w}px;aspect-ratio:{w}/{h};margin:0 auto;overflow:hidden;
+.cmp{{position:relative;width:100%;aspect-ratio:{w}/{h};margin:0 auto;overflow:hidden;
   border-radius:8px;user-select:none;--pos:{start}%}}
 .cmp img{{position:absolute;inset:0;width:100%;height:100%;display:block;pointer-events:none}}
 .cmp .before{{clip-path:inset(0 calc(100% - var(--pos)) 0 0)}}
@@ -38,7 +46,7 @@ html,body{{margin:0;padding:0;background:transparent;font-family:system-ui,sans-
 </style></head><body>
 <div class="cmp" id="cmp">
 <img class="after" src="{jpeg_data_url(after)}" alt="{a_label}">
-<img class="before" src="{jpeg_data_url(before)}" alt="{b_label}">
+<img class="before" src="{png_data_url(before)}" alt="{b_label}">
 <div class="line"></div><div class="knob">&#8596;</div>
 <span class="tag l">{b_label}</span><span class="tag r">{a_label}</span>
 <input type="range" min="0" max="100" step="0.1" value="{start}" aria-label="Drag to compare {b_label} and {a_label}"

@@ -1,6 +1,9 @@
 """The sample gallery: a few public-domain / CC0 black-and-white photos for a one-click trial.
 
 The photos live in the repository's samples/ folder; samples/CREDITS.md says where each came from.
+Most are colour photos stored in black and white, their colour originals in samples/colour/ (the
+lesson's "reveal the real colours"); one (camera.jpg) is a black-and-white photograph with no colour
+original.
 """
 
 from dataclasses import dataclass
@@ -13,20 +16,32 @@ from ..decode import IMAGE_SUFFIXES
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"  # the sample video too (colorize.page.video)
 
-TITLES = {"astronaut": "Astronaut", "chelsea": "Cat", "coffee": "Coffee", "rocket": "Rocket launch"}
+TITLES = {
+    "astronaut": "Astronaut",
+    "camera": "Photographer",
+    "chelsea": "Cat",
+    "coffee": "Coffee",
+    "rocket": "Rocket launch",
+}
 
 # Who made each sample, in words for the page (the full record, with checksums: samples/CREDITS.md).
 CREDITS = [
     ("Astronaut", "Eileen Collins, NASA astronaut, from NASA's Great Images database. Public domain."),
+    ("Photographer", "A photographer with his camera, by Lav Varshney: black and white, no colour original. CC0."),
     ("Cat", "Chelsea the cat, by Stefan van der Walt. CC0."),
     ("Coffee", "Coffee cup, courtesy of Pikolo Espresso Bar, by Rachel Michetti. CC0."),
     ("Rocket launch", "Launch of DSCOVR on Falcon 9, by SpaceX. Public domain."),
     (
         "Sample video",
-        "A slow pan and zoom across the rocket launch photo above (SpaceX, public domain), "
-        "made by samples/make_sample_video.py.",
+        "A slow pan and zoom across the rocket launch photo above (SpaceX, public domain), with a "
+        "short tune synthesised for it (so you can hear that the sound is kept), made by "
+        "samples/make_sample_video.py.",
     ),
-    ("", "All samples come from the scikit-image project's data folder and were turned to black and white here."),
+    (
+        "",
+        "All samples come from the scikit-image project's data folder; the colour ones were turned to "
+        "black and white here (How it works can reveal their real colours).",
+    ),
 ]
 
 
@@ -38,6 +53,24 @@ class Sample:
 
     def read(self):
         return self.path.read_bytes()
+
+    @property
+    def colour_path(self) -> Path | None:
+        """The colour original this black-and-white sample was made from (samples/colour/), if any."""
+        path = self.path.parent / "colour" / self.path.name
+        return path if path.is_file() else None
+
+
+def real_colours(sample, size):
+    """A sample's colour original as uint8 RGB of `size` (width, height), or None if it has none."""
+    path = sample.colour_path
+    if path is None:
+        return None
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+        if rgb.size != tuple(size):
+            rgb = rgb.resize(tuple(size), Image.Resampling.LANCZOS)
+        return np.asarray(rgb)
 
 
 def list_samples(folder=None):

@@ -9,7 +9,7 @@ the photo's bytes again and renders it at full size, in strips (colorize.strips)
 8 bits; no full-size image is kept between clicks.
 
 Pins are colour hints (colorize.hints) in the photo's own pixels; a hint-taking model runs again
-with them (milliseconds: `hinted_raw`), and the same hints go into every download.
+with them (milliseconds: `pinned_for`), and the same hints go into every download.
 
 Taking turns: so that a small shared server never holds many photos' worth of working memory at
 once, four throttles bound what runs together.
@@ -29,6 +29,7 @@ A decode and a full-size render never wait for each other: a photo that is slow 
 makes another visitor's download wait (decoding's cost is bounded anyway: see colorize.precheck).
 """
 
+import contextlib
 import dataclasses
 import io
 import threading
@@ -40,17 +41,18 @@ import numpy as np
 from PIL import Image
 
 from .. import strips
-from ..decode import PIL_FORMATS, PhotoMeta, load_image
-from ..encode import encode_image
-from ..hints import check_hints
-from ..lab import gray_rgb, lightness, to_uint8, unit_float, unit_rgb
-from ..pipeline import Prediction, network_input, predict_L, render, run_network
+from ..decode import DEFAULT_MAX_PIXELS, PIL_FORMATS, PhotoMeta, load_image
+from ..encode import DEEP_FORMATS, FORMATS, encode_image, render_16_bits
+from ..hints import Hint, check_hints
+from ..lab import gray_rgb, lightness, recombine, to_uint8, unit_float, unit_rgb
+from ..pipeline import Pinned, Prediction, network_input, pin_effect, predict_L, render
 from ..upsample import fit, shrink
 from .memory import give_back_memory
 from .names import output_name, unique_names
+from .teaching import colour_word, likely_colours
 from .vividness import for_vividness
 
-PAGE_MAX_PIXELS = 50_000_000  # a 600-dpi scan of an 8x10" print is 29 MP; the network's input is small anyway
+PAGE_MAX_PIXELS = DEFAULT_MAX_PIXELS  # the command line's default too: 50 MP (a 600-dpi 8x10" scan is 29 MP)
 PREVIEW_SIDE = 1200  # long side of the pictures sent to the browser
 THUMB_SIDE = 240  # long side of a grid thumbnail
 GREY_TOLERANCE = 3  # an 8-bit photo whose channels differ by at most this is black-and-white
@@ -123,17 +125,20 @@ def analyse_photo(model, name, data, max_pixels=PAGE_MAX_PIXELS, preview_side=PR
     return AnalysedPhoto(name, prediction, alpha, note, original, meta)
 
 
-def full_resolution(model, analysed, vividness=None, fmt="png"):
+def full_resolution(model, analysed, vividness=None, fmt="png", record_model=None):
     """The download (in the full-size turn): the colorized photo encoded at full size (PNG keeps
-    transparency)."""
+    transparency; PNG and TIFF keep 16 bits where the original had more than 8), its file saying
+    that `record_model` (default: `model`) added the colours."""
+    deep = analysed.meta.bits > 8 and FORMATS.get(fmt.lower()) in DEEP_FORMATS
     with _full_size_turn:
         try:
+            pixels = (
+                render_16_bits(model, analysed.prediction, vividness)
+                if deep
+                else render(model, analysed.prediction, vividness, dtype=np.uint8)
+            )
             return encode_image(
-                render(model, analysed.prediction, vividness, dtype=np.uint8),
-                analysed.alpha,
-                fmt,
-                meta=analysed.meta,
-                reuse_rgb=True,
+                pixels, analysed.alpha, fmt, meta=analysed.meta, reuse_rgb=True, model=record_model or model
             )
         finally:
             give_back_memory()
@@ -166,7 +171,13 @@ class Look:
     net_L: np.ndarray  # the network's input (L resized), for runs with hints
     raw: np.ndarray  # the network's output without hints
     preview_L: np.ndarray  # L at preview size, 0..100
-    original: np.ndarray | None  # the photo at preview size (uint8 RGB), only when it has colour
+    original: np.ndarray  # the photo as uploaded at preview size, uint8: H x W if grey, else H x W x 3
+    grey: bool = True  # whether the photo is black and white (an 8-bit photo's channels within GREY_TOLERANCE)
+    deep: bool = False  # whether the original has more than 8 bits per channel (PNG and TIFF downloads keep 16)
+
+    def original_rgb(self):
+        """The photo as uploaded at preview size, as uint8 RGB (the compare view's 'before')."""
+        return np.repeat(self.original[..., None], 3, axis=2) if self.original.ndim == 2 else self.original
 
 
 def look_at(model, name, data, max_pixels=PAGE_MAX_PIXELS):
@@ -181,27 +192,33 @@ def look_at(model, name, data, max_pixels=PAGE_MAX_PIXELS):
         net_L=network_input(model, L),
         raw=analysed.prediction.raw,
         preview_L=shrink(L, PREVIEW_SIDE),
-        original=None if grey else original,
+        original=original,
+        grey=grey,
+        deep=analysed.meta.bits > 8,
     )
     del analysed, L
     return look
 
 
-def hinted_raw(model, look, hints):
-    """The network's output for this photo with colour hints (photo pixels); the plain output without."""
+def pinned_for(model, look, hints) -> Pinned | None:
+    """The effect of colour hints (photo pixels) on this photo: None if they change nothing."""
     w, h = look.size
     checked = check_hints(hints, w, h)
     if not checked:
-        return look.raw
+        return None
     with _network_turns:
-        return run_network(model, [look.net_L], [checked], [(h, w)])[0]
+        return pin_effect(model, look.net_L, look.raw, checked, (h, w), look.preview_L)
 
 
-def preview(model, look, vividness, raw=None, side=PREVIEW_SIDE):
+def look_prediction(look, pinned=None, side=PREVIEW_SIDE) -> Prediction:
+    """The photo's prediction at screen size (at most `side`), with the effect of its pins if any."""
+    return Prediction(shrink(look.preview_L, side), look.raw, pinned=pinned)
+
+
+def preview(model, look, vividness, pinned=None, side=PREVIEW_SIDE):
     """The colorized photo at screen size (uint8 RGB) at the page's vividness."""
     model, v = for_vividness(model, vividness)
-    L = shrink(look.preview_L, side)
-    return render(model, Prediction(L, look.raw if raw is None else raw), v, dtype=np.uint8)
+    return render(model, look_prediction(look, pinned, side), v, dtype=np.uint8)
 
 
 def grey_preview(look, side=PREVIEW_SIDE):
@@ -231,22 +248,35 @@ def click_to_photo(click: dict, size: tuple[int, int]) -> tuple[int, int] | None
     return (min(w - 1, max(0, int(x * w / shown_w))), min(h - 1, max(0, int(y * h / shown_h))))
 
 
-def draw_pins(picture, pins, size):
-    """The picture with each pin drawn as a numbered dot in its colour (a copy; uint8 RGB)."""
+def draw_pins(picture, pins, size, pending=None):
+    """The picture with each pin drawn as a numbered dot in its colour, and a point whose colour is
+    not chosen yet (`pending`, photo pixels) as an empty ring marked '?' (a copy; uint8 RGB)."""
     out = picture.copy()
     ph, pw = out.shape[:2]
     w, h = size
     radius = max(8, round(max(ph, pw) / 55))
+
+    def centre(x, y):
+        return (min(pw - 1, int((x + 0.5) * pw / w)), min(ph - 1, int((y + 0.5) * ph / h)))
+
+    def label(c, text):
+        scale = radius / 16
+        org = (c[0] + radius + 4, c[1] - radius)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3, cv2.LINE_AA)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA)
+
     for pin in pins:
-        c = (min(pw - 1, int((pin.x + 0.5) * pw / w)), min(ph - 1, int((pin.y + 0.5) * ph / h)))
+        c = centre(pin.x, pin.y)
         cv2.circle(out, c, radius + 3, (20, 20, 20), -1, cv2.LINE_AA)
         cv2.circle(out, c, radius + 1, (255, 255, 255), -1, cv2.LINE_AA)
         cv2.circle(out, c, radius - 1, tuple(int(v) for v in pin.rgb), -1, cv2.LINE_AA)
-        label, scale = str(pin.id), radius / 16
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        org = (c[0] + radius + 4, c[1] - radius)
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3, cv2.LINE_AA)
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA)
+        label(c, str(pin.id))
+    if pending is not None:
+        c = centre(*pending)
+        cv2.circle(out, c, radius + 2, (20, 20, 20), 4, cv2.LINE_AA)
+        cv2.circle(out, c, radius + 2, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.circle(out, c, 2, (255, 255, 255), -1, cv2.LINE_AA)
+        label(c, "?")
     return out
 
 
@@ -258,14 +288,75 @@ def full_size(model, photo, vividness, fmt="png", max_pixels=PAGE_MAX_PIXELS):
             prediction = predict_L(model, [analysed.prediction.L], hints=[photo.hints()])[0]
         analysed = dataclasses.replace(analysed, prediction=prediction)
     render_model, v = for_vividness(model, vividness)
-    return full_resolution(render_model, analysed, v, fmt)
+    return full_resolution(render_model, analysed, v, fmt, record_model=model)
 
 
-def zip_full_size(model, photos, vividness):
-    """Every photo's full-size PNG in one zip, built one photo at a time (stored: PNG is compressed)."""
-    names = unique_names([output_name(p.name, "png") for p in photos])
+def zip_full_size(model, photos, vividness, fmt="png", turn=None):
+    """Every photo's full-size file (PNG, JPEG or TIFF) in one zip, built one photo at a time (stored:
+    the files are compressed already), each inside `turn(photo)` (a context manager) if given."""
+    names = unique_names([output_name(p.name, fmt) for p in photos])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for name, photo in zip(names, photos, strict=True):
-            z.writestr(name, full_size(model, photo, vividness, "png"))
+            with turn(photo) if turn else contextlib.nullcontext():
+                z.writestr(name, full_size(model, photo, vividness, fmt))
     return buf.getvalue()
+
+
+# --- colour pins: what a pin will look like, and what to suggest ---------------------------------
+
+COMMON_COLOURS = (  # one tap each, beside the network's own likely colours
+    ("Skin", (224, 172, 138)),
+    ("Sky", (110, 160, 220)),
+    ("Grass", (88, 140, 60)),
+    ("Khaki", (195, 176, 120)),
+    ("Navy", (31, 42, 90)),
+)
+SUGGESTIONS = 4  # the network's likely colours offered at a point
+
+
+def lightness_at(look, x, y, radius=2):
+    """The photo's lightness (0..100) around photo pixel (x, y): where a pin's colour will sit."""
+    w, h = look.size
+    ph, pw = look.preview_L.shape
+    cx, cy = min(pw - 1, int((x + 0.5) * pw / w)), min(ph - 1, int((y + 0.5) * ph / h))
+    patch = look.preview_L[max(0, cy - radius) : cy + radius + 1, max(0, cx - radius) : cx + radius + 1]
+    return float(patch.mean())
+
+
+def as_it_will_look(rgb, L):
+    """A colour (r, g, b 0..255) as a pin of it shows at lightness L: its a/b with the photo's own L
+    (the way colour pins work: the photo keeps its light and dark)."""
+    r, g, b = (int(c) for c in rgb)
+    return as_it_will_look_ab(*Hint(0, 0, (r, g, b)).ab, L)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A colour to offer for a pin: its name, the colour the pin gets, and how it looks there."""
+
+    name: str
+    rgb: tuple  # what the pin is given (only its a/b reaches the network)
+    shown: tuple  # the colour at that point's lightness: what the photo will show
+    share: float = 0.0  # the network's probability for it there (its own suggestions)
+
+
+def pin_suggestions(model, look, x, y, k=SUGGESTIONS):
+    """What to offer for a pin at photo pixel (x, y): the network's k most likely colours there (from
+    its distribution over the a/b bins, close ones merged), then COMMON_COLOURS; each shown at the
+    point's lightness."""
+    L = lightness_at(look, x, y)
+    out = []
+    if model.info.bins is not None:
+        for a, b, share in likely_colours(model, look.raw, look.size, x, y, k):
+            shown = as_it_will_look_ab(a, b, L)
+            out.append(Suggestion(colour_word(a, b), shown, shown, share))
+    for name, rgb in COMMON_COLOURS:
+        out.append(Suggestion(name, rgb, as_it_will_look(rgb, L)))
+    return out
+
+
+def as_it_will_look_ab(a, b, L):
+    """The colour of a/b at lightness L, as (r, g, b) 0..255 (sRGB, chroma reduced to fit)."""
+    ab = np.array([a, b], np.float32).reshape(1, 1, 2)
+    return tuple(int(c) for c in to_uint8(recombine(np.full((1, 1), L, np.float32), ab))[0, 0])

@@ -3,9 +3,11 @@ runs on it.
 
 `FrameReader` streams upright RGB frames out of one ffmpeg process; `FrameWriter` streams RGB frames
 into another that encodes browser-playable H.264 (yuv420p, BT.709 tags, +faststart) and muxes the
-source's audio. Both keep only a few frames in memory, drain ffmpeg's stderr so it can never block,
-and kill their process on any failure. `cut_preview` cuts the first seconds of a clip (the page's
-preview).
+source's audio, cut to the video's length. Both keep only a few frames in memory, drain ffmpeg's
+stderr so it can never block, and kill their process on any failure. `cut_preview` cuts the first
+seconds of a clip (the page's preview). Every process is registered while it runs, so a job can be
+stopped at once from another thread (`stop_processes_using` its folder), and no decoder makes frames
+larger than its caller allows (`-max_pixels`: refused from the frame's header, before allocating).
 
 Sizes: frames come out of the reader already turned upright (ffmpeg applies the display matrix),
 so `VideoInfo.width/height` are the upright size. yuv420p needs even sizes, so the writer repeats
@@ -25,6 +27,61 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ColorizeError
+
+# A decoder never makes a frame larger than this unless its caller allows more: ffmpeg allocates a
+# frame at the size its header claims before anything can look at it (a 2 MB MJPEG clip whose frames
+# claim 16000x16000 made it take 1.4 GB). 8K UHD.
+MAX_DECODE_PIXELS = 7680 * 4320
+
+
+def decode_limit(pixels):
+    """ffmpeg's -max_pixels for frames of `pixels` (a little room for codecs that store padded sizes,
+    1920x1088 for 1920x1080)."""
+    return str(int(pixels * 1.05) + 4096)
+
+
+def frame_size_problem(log):
+    """A line about frames larger than the decoder's limit from ffmpeg's log (for a message only: the
+    refusal itself is the decoder's), or None."""
+    m = re.search(r"Picture size (\d+)x(\d+) exceeds specified max pixel count", log)
+    if not m:
+        return None
+    w, h = int(m.group(1)), int(m.group(2))
+    return f"its frames are {w}x{h} = {w * h / 1e6:.2f} MP, over the limit of"
+
+
+# Every ffmpeg process this package runs, with its arguments, until it is reaped: a job's can be
+# stopped at once from another thread (`stop_processes_using`), wherever the job is waiting.
+_live: dict[subprocess.Popen, tuple[str, ...]] = {}
+_live_lock = threading.Lock()
+
+
+def start_ffmpeg(args, **popen) -> subprocess.Popen:
+    """subprocess.Popen(args, **popen), registered until `reaped`."""
+    proc = subprocess.Popen(args, **popen)
+    with _live_lock:
+        _live[proc] = tuple(map(str, args))
+    return proc
+
+
+def reaped(proc):
+    with _live_lock:
+        _live.pop(proc, None)
+
+
+def stop_processes_using(path) -> int:
+    """Kill every running ffmpeg process of this package whose arguments name `path` or a file under it
+    (a job's folder: what it reads and writes); returns how many. Safe from any thread; the threads
+    waiting on them see them end as if they had failed."""
+    path = os.path.abspath(path)
+    with _live_lock:
+        procs = [p for p, args in _live.items() if any(path in a for a in args)]
+    killed = 0
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            killed += 1
+    return killed
 
 
 def ffmpeg_exe() -> str:
@@ -63,7 +120,7 @@ class _Ffmpeg:
     """One ffmpeg child process whose stderr is drained (last lines kept) and which is always reaped."""
 
     def __init__(self, args, stdin=None, stdout=None):
-        self.proc = subprocess.Popen(
+        self.proc = start_ffmpeg(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *args],
             stdin=stdin or subprocess.DEVNULL,
             stdout=stdout or subprocess.DEVNULL,
@@ -84,6 +141,7 @@ class _Ffmpeg:
 
     def wait(self, timeout=None):
         rc = self.proc.wait(timeout)
+        reaped(self.proc)
         self._drain.join(5)
         return rc
 
@@ -102,6 +160,7 @@ class _Ffmpeg:
                     pass
         try:
             self.proc.wait(10)
+            reaped(self.proc)
         except subprocess.TimeoutExpired:
             pass
         self._drain.join(5)
@@ -125,6 +184,13 @@ class FrameReader:
         # size changes midway is scaled, never read as garbled rows.
         self._ff = _Ffmpeg(
             [
+                # one decoding thread (frame threads each hold frames; decoding is never the slow
+                # step), and no frame larger than a few times the probed one (a stream that grows
+                # midway is scaled to it anyway)
+                "-threads",
+                "1",
+                "-max_pixels",
+                decode_limit(min(MAX_DECODE_PIXELS, max(4 * info.pixels, 1920 * 1080))),
                 "-i",
                 local(info.path),
                 "-map",
@@ -248,7 +314,10 @@ class FrameWriter:
             "pipe:0",
         ]
         if audio and info.has_audio:
+            video_seconds = info.duration if info.video_duration is None else info.video_duration
             args += [
+                # the sound is cut to the video's length: a long track never makes a longer output
+                *(["-t", f"{video_seconds:.6f}"] if video_seconds else []),
                 "-i",
                 local(info.path),
                 "-map",
@@ -354,9 +423,9 @@ class FrameWriter:
         self.close()
 
 
-def cut_preview(src, dst, seconds):
+def cut_preview(src, dst, seconds, max_pixels=MAX_DECODE_PIXELS):
     """Write the first `seconds` of the video `src` (with its sound) to `dst`, re-encoded so the cut
-    is exact; raises ColorizeError naming `src` if ffmpeg cannot."""
+    is exact; raises ColorizeError naming `src` if ffmpeg cannot (or its frames exceed `max_pixels`)."""
     src, dst = os.fspath(src), os.fspath(dst)
     args = [
         ffmpeg_exe(),
@@ -365,6 +434,8 @@ def cut_preview(src, dst, seconds):
         "-loglevel",
         "error",
         "-y",
+        "-max_pixels",
+        decode_limit(max_pixels),
         "-i",
         local(src),
         "-t",
@@ -385,11 +456,19 @@ def cut_preview(src, dst, seconds):
         "aac",
         local(dst),
     ]
+    proc = start_ffmpeg(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise ColorizeError(src, "cutting a preview took too long") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reaped(proc)
     if proc.returncode != 0 or not os.path.isfile(dst) or os.path.getsize(dst) == 0:
-        reason = " ".join(proc.stderr.decode("utf-8", "replace").split())[:160] or f"exit status {proc.returncode}"
+        reason = " ".join(err.decode("utf-8", "replace").split())[:160] or f"exit status {proc.returncode}"
         raise ColorizeError(src, f"a preview could not be cut ({reason})")
     return dst

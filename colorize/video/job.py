@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..atomic import TEMP_SUFFIX, open_temp
+from ..atomic import open_temp, remove_stale_temps, temp_suffix
 from ..errors import ColorizeError
 from ..lab import lightness
 from ..model import check_vividness
@@ -49,7 +49,7 @@ class VideoCancelled(ColorizeError):
 
 @dataclass(frozen=True)
 class VideoLimits:
-    """What this installation agrees to colorize (the app keeps jobs short; the CLI can raise them)."""
+    """What this installation agrees to colorize (the page keeps jobs short; the CLI can raise them)."""
 
     max_seconds: float = 120.0
     max_pixels: int = 1920 * 1080
@@ -62,8 +62,15 @@ class VideoLimits:
                 f"is {info.width}x{info.height} = {info.pixels / 1e6:.2f} MP per frame, over the "
                 f"limit of {self.max_pixels / 1e6:.2f} MP",
             )
+        # The longest stream counts: a 2 s clip may carry hours of sound, which would be encoded too.
         if info.duration is not None and info.duration > self.max_seconds:
-            raise ColorizeError(name, f"is {info.duration:.1f} s long, over the limit of {self.max_seconds:g} s")
+            video = info.video_duration
+            which = (
+                f" (its audio track; the video alone is {video:.1f} s)"
+                if video is not None and video < info.duration and video <= self.max_seconds
+                else ""
+            )
+            raise ColorizeError(name, f"is {info.duration:.1f} s long{which}, over the limit of {self.max_seconds:g} s")
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ def colorize_video(
     src, dst = os.fspath(src), os.fspath(dst)
     if vividness is not None:
         vividness = check_vividness(vividness)  # before any work starts
-    info = probe_video(src)
+    info = probe_video(src, max_pixels=limits.max_pixels)
     limits.check(info)
     _check_destination(src, dst)
     folder = os.path.dirname(os.path.abspath(dst))
@@ -196,9 +203,12 @@ def _report(progress, src, done, info, start, final=False):
 
 
 def _reserve_temp(folder):
-    """An empty, new file beside the destination, for ffmpeg to write and us to rename at the end."""
+    """An empty, new file beside the destination, for ffmpeg to write and us to rename at the end;
+    tagged with this host and process, so that when this process is killed outright (SIGKILL, a
+    lost machine) the next job writing here removes it, as a batch does for photos."""
+    remove_stale_temps([folder])
     try:
-        fd, path = open_temp(folder, ".mp4" + TEMP_SUFFIX)
+        fd, path = open_temp(folder, temp_suffix(".mp4"))
     except OSError as e:
         raise ColorizeError(folder, f"cannot write the output video here ({e.strerror or e})") from None
     os.close(fd)

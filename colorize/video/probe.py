@@ -11,8 +11,21 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from ..errors import ColorizeError
-from .ffmpeg import ffmpeg_exe, local, pipe_of, short
+from ..files import entry_problem
+from .ffmpeg import (
+    MAX_DECODE_PIXELS,
+    decode_limit,
+    ffmpeg_exe,
+    frame_size_problem,
+    local,
+    pipe_of,
+    reaped,
+    short,
+    start_ffmpeg,
+)
 
 MAX_FPS = 240.0
 
@@ -26,14 +39,17 @@ class VideoInfo:
     height: int
     fps: float  # frames per second (the stream's average rate)
     rate: Fraction  # the same as an exact fraction (29.97 -> 30000/1001), given to ffmpeg
-    duration: float | None  # seconds, from the packets' timestamps (None for a single frame of unknown length)
-    frames: int | None  # what the reader will deliver: duration x fps
+    duration: float | None  # seconds: the longest of the streams an output keeps (the video and its
+    # first audio track), from the packets' timestamps; None for a single frame of unknown length
+    frames: int | None  # what the reader will deliver: video_duration x fps
     has_audio: bool
     rotation: int  # 0/90/180/270: degrees clockwise a player turns the stored frames
     codec: str = ""  # e.g. "h264"
     pix_fmt: str = ""  # e.g. "yuv420p"
     audio_codec: str = ""  # e.g. "aac"; "" without audio
     stream: int = 0  # index of the video stream in the file
+    video_duration: float | None = None  # seconds of the video stream alone (None: as `duration`)
+    audio_duration: float | None = None  # seconds of the first audio track (None: no audio, or unknown)
 
     @property
     def pixels(self) -> int:
@@ -66,41 +82,53 @@ PROBE_TIMEOUT = 120
 # million; a file of millions of tiny packets is refused instead of filling memory with the list.
 MAX_PROBE_PACKETS = 2_000_000
 PROBE_LOG_BYTES = 1 << 20  # ffmpeg's log is kept up to this (its description of the input comes first)
+PROBE_READ_BYTES = 1 << 20  # the framecrc output is read in blocks of this, its packet lines parsed together
 
 
-def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+def probe_video(path: str | os.PathLike[str], max_pixels: int = MAX_DECODE_PIXELS) -> VideoInfo:
     """Width, height (upright), fps, duration, frame estimate, audio, rotation of a video file.
 
-    Raises ColorizeError with a one-line reason for anything that is not a readable video."""
+    Raises ColorizeError with a one-line reason for anything that is not a readable video, or whose
+    frames are larger than `max_pixels` (refused by the decoder from the frame's header, before it
+    allocates the frame)."""
     name = os.fspath(path)
-    if not os.path.exists(name):
+    if not os.path.lexists(name):
         raise ColorizeError(name, "no such file")
-    if os.path.isdir(name):
-        raise ColorizeError(name, "is a folder, not a video file")
+    problem = entry_problem(name, "a video file")  # ffmpeg would wait forever on a pipe, read /dev/zero
+    if problem:
+        raise ColorizeError(name, problem)
     if os.path.getsize(name) == 0:
         raise ColorizeError(name, "the file is empty (0 bytes)")
-    log, streams = _run_probe(name, audio=True)
+    log, streams = _run_probe(name, audio=True, max_pixels=max_pixels)
     if not streams and "received no packets" in log:  # an audio track without a single packet
-        log, streams = _run_probe(name, audio=False)
+        log, streams = _run_probe(name, audio=False, max_pixels=max_pixels)
+    decoded = streams.get(1)
+    too_big = frame_size_problem(log)
+    if too_big and (decoded is None or not decoded.packets):
+        raise ColorizeError(name, f"{too_big} {max_pixels / 1e6:.2f} MP")
     return video_info(name, log, streams)
 
 
-def _run_probe(name, audio):
+def _run_probe(name, audio, max_pixels=MAX_DECODE_PIXELS):
     """(ffmpeg's log, {stream index: _CrcStream}) of one probe run, read as it comes."""
     args = [
         ffmpeg_exe(),
         "-hide_banner",
         "-nostdin",
         "-nostats",
+        "-max_pixels",  # the first frame is decoded: never one larger than the caller takes
+        decode_limit(max_pixels),
         "-i",
         local(name),
         *PROBE_ARGS,
         *(PROBE_AUDIO_ARGS if audio else []),
+        "-flush_packets",  # its lines in full buffers, not one write per packet (half the time for hours of audio)
+        "0",
         "-f",
         "framecrc",
         "pipe:1",
     ]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_ffmpeg(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = pipe_of(proc.stdout), pipe_of(proc.stderr)
     log = bytearray()
 
@@ -113,18 +141,21 @@ def _run_probe(name, audio):
     timer = threading.Timer(PROBE_TIMEOUT, proc.kill)
     timer.start()
     streams: dict[int, _CrcStream] = {}
-    packets = 0
+    packets, rest = 0, b""
     try:
-        for line in out:
-            packets += read_crc_line(line.decode("ascii", "replace"), streams)
+        for chunk in iter(lambda: out.read(PROBE_READ_BYTES), b""):
+            block, _, rest = (rest + chunk).rpartition(b"\n")
+            packets += read_crc_block(block, streams)
             if packets > MAX_PROBE_PACKETS:
                 raise ColorizeError(name, f"has more than {MAX_PROBE_PACKETS:,} packets: far too long to colorize")
+        packets += read_crc_block(rest, streams)
     finally:
         timed_out = not timer.is_alive()
         timer.cancel()
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        reaped(proc)
         drain.join(5)
         out.close()
         err.close()
@@ -183,6 +214,35 @@ def read_crc_line(line, streams):
     return 1
 
 
+_CRC_PACKETS = re.compile(rb"^\s*(\d+),\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),", re.MULTILINE)
+
+
+def read_crc_block(block, streams):
+    """Add whole lines of framecrc output (bytes) to `streams`, as read_crc_line does one by one, with
+    the packet lines taken together (an hour of audio is 170,000 of them); returns how many."""
+    for line in block.split(b"\n", 64):  # the headers come first
+        if line.startswith(b"#"):
+            read_crc_line(line.decode("ascii", "replace"), streams)
+    found = _CRC_PACKETS.findall(block)
+    if not found:
+        return 0
+    table = np.array(found).astype(np.int64)  # stream, dts, pts, duration
+    pts = np.where(table[:, 2] != NO_PTS, table[:, 2], table[:, 1])
+    for index in np.unique(table[:, 0]):
+        st = streams.setdefault(int(index), _CrcStream())
+        mine = (table[:, 0] == index) & (pts != NO_PTS)
+        if not mine.any():
+            continue
+        times, durations = pts[mine], table[mine, 3]
+        last = len(times) - 1 - int(np.argmax(times[::-1]))  # the latest packet holding the highest time
+        if not st.packets or times.min() < st.first:
+            st.first = int(times.min())
+        if not st.packets or times[last] >= st.last:
+            st.last, st.last_duration = int(times[last]), int(durations[last])
+        st.packets += int(mine.sum())
+    return len(found)
+
+
 def video_info(name, log, streams):
     """Turn the probe's ffmpeg log (text) and its framecrc streams (read_crc_line) into a VideoInfo:
     a pure function. Sizes, rate, duration and codecs come from the framecrc data only."""
@@ -208,6 +268,7 @@ def video_info(name, log, streams):
         raise ColorizeError(name, "the video's frame rate is unknown or implausible")
     audio = streams.get(2)
     has_audio = audio is not None and audio.kind == "audio"
+    audio_duration = _span(audio) if has_audio else None
     video_text = next((text for kind, text in described if kind == "Video"), "")
     return VideoInfo(
         path=name,
@@ -215,7 +276,7 @@ def video_info(name, log, streams):
         height=height,
         fps=float(rate),
         rate=rate,
-        duration=duration,
+        duration=max(duration, audio_duration or 0.0) if duration is not None else audio_duration,
         frames=int(round(duration * float(rate))) if duration else None,
         has_audio=has_audio,
         rotation=_rotation(video_text, copied.size, first.size),
@@ -223,7 +284,17 @@ def video_info(name, log, streams):
         pix_fmt=_pix_fmt(video_text),
         audio_codec=audio.codec if has_audio else "",
         stream=_stream_index(video_text),
+        video_duration=duration,
+        audio_duration=audio_duration,
     )
+
+
+def _span(st):
+    """Seconds from a stream's first packet to the end of its last, or None when they do not say."""
+    if st.time_base is None or not st.packets:
+        return None
+    tail = max(st.last_duration, 0)
+    return float((st.last - st.first + tail) * st.time_base)
 
 
 def _timing(copied, first):
@@ -336,5 +407,5 @@ def _open_problem(text):
     if "moov atom not found" in low:
         return "is not a complete video (truncated, or not a video file at all: no 'moov' index found)"
     if "invalid data found" in low:
-        return "is not a video this app can read (ffmpeg found no valid media data)"
+        return "is not a video Colorize can read (ffmpeg found no valid media data)"
     return "cannot be opened as a video" + (f" ({short(lines[-1])})" if lines else "")
